@@ -1,0 +1,121 @@
+// Package checks turns validation results, plans and job states into check-run
+// outputs, annotations and comments. It is pure: no I/O. GitHub's size limits
+// are enforced here, in one place.
+package checks
+
+import "time"
+
+// Severity is how bad a finding is.
+type Severity string
+
+// Severities of findings. A failure fails the infra-agent/policy check run; a
+// warning is shown but does not.
+const (
+	SeverityFailure Severity = "failure"
+	SeverityWarning Severity = "warning"
+)
+
+// Finding is one policy result (or a validation diagnostic) tied, where it can
+// be, to the file and line it is about.
+type Finding struct {
+	Severity Severity `json:"severity"`
+	Message  string   `json:"message"`
+	// File is relative to the repository root (forward slashes); empty when unknown.
+	File string `json:"file,omitempty"`
+	// Line is 1-based; 0 when unknown.
+	Line    int `json:"line,omitempty"`
+	EndLine int `json:"end_line,omitempty"`
+	// Source is what produced the finding: "policy", "validate", "fmt".
+	Source string `json:"source,omitempty"`
+	// Policy is the Rego file that produced it, relative to its policy directory.
+	Policy string `json:"policy,omitempty"`
+	// Namespace and Rule name the Rego rule, e.g. "main" and "deny".
+	Namespace string `json:"namespace,omitempty"`
+	Rule      string `json:"rule,omitempty"`
+	// Address is the resource address the finding is about, when known.
+	Address string `json:"address,omitempty"`
+	// Root is the root module directory the finding came from.
+	Root string `json:"root,omitempty"`
+}
+
+// StepName names a pipeline step.
+type StepName string
+
+// The pipeline steps, in the order they run.
+const (
+	StepInit       StepName = "init"
+	StepFmt        StepName = "fmt"
+	StepValidate   StepName = "validate"
+	StepPolicyHCL  StepName = "policy-hcl"
+	StepPlan       StepName = "plan"
+	StepPolicyPlan StepName = "policy-plan"
+)
+
+// StepStatus is the outcome of a pipeline step.
+type StepStatus string
+
+// Step outcomes. A root stops at the first StepError.
+const (
+	StepOK      StepStatus = "ok"
+	StepFailed  StepStatus = "failed"  // the step ran and found problems (unformatted files, policy failures)
+	StepError   StepStatus = "error"   // the step could not complete (invalid configuration, plan error)
+	StepSkipped StepStatus = "skipped" // not run: an earlier hard error, --no-plan, or a fork PR
+)
+
+// Step is the recorded result of one pipeline step on one root.
+type Step struct {
+	Name     StepName      `json:"name"`
+	Status   StepStatus    `json:"status"`
+	Duration time.Duration `json:"duration_ns"`
+	// Detail is a short human explanation (an error message, "2 files need formatting").
+	Detail string `json:"detail,omitempty"`
+}
+
+// PlanCounts counts resource changes by action. Replace counts once, not as a
+// delete plus a create.
+type PlanCounts struct {
+	Create  int `json:"create"`
+	Update  int `json:"update"`
+	Delete  int `json:"delete"`
+	Replace int `json:"replace"`
+	Read    int `json:"read"`
+	NoOp    int `json:"no_op"`
+	Moved   int `json:"moved"`
+	Import  int `json:"import"`
+}
+
+// Changes reports whether the plan changes any managed resource.
+func (c PlanCounts) Changes() bool {
+	return c.Create+c.Update+c.Delete+c.Replace+c.Moved+c.Import > 0
+}
+
+// Dangerous reports whether the plan deletes or replaces anything.
+func (c PlanCounts) Dangerous() bool { return c.Delete+c.Replace > 0 }
+
+// RootResult is everything the pipeline learned about one root module.
+type RootResult struct {
+	// Dir is the root's directory relative to the repository (or the check
+	// command's argument as given).
+	Dir   string `json:"dir"`
+	Steps []Step `json:"steps"`
+	// Plan is nil when no plan ran (an earlier error, --no-plan, fork PRs).
+	Plan     *Plan     `json:"-"`
+	Findings []Finding `json:"-"`
+}
+
+// Failed reports whether any step of the root failed or errored.
+func (r RootResult) Failed() bool {
+	for _, s := range r.Steps {
+		if s.Status == StepFailed || s.Status == StepError {
+			return true
+		}
+	}
+	return false
+}
+
+// Report is the result of one pipeline run over one or more roots.
+type Report struct {
+	Roots []RootResult
+	// Versions records the tool versions used (terraform, conftest/OPA, infra-agent).
+	Versions map[string]string
+}

@@ -1,0 +1,332 @@
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"path"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// RepoConfigPath is where a repository's infra-agent configuration lives. It is
+// read from the default branch only.
+const RepoConfigPath = ".github/infra-agent.yml"
+
+// RepoConfig is the parsed `.github/infra-agent.yml`.
+type RepoConfig struct {
+	Version   int             `yaml:"version"`
+	Workflow  string          `yaml:"workflow"`
+	Terraform TerraformConfig `yaml:"terraform"`
+	Policy    PolicyConfig    `yaml:"policy"`
+	Commands  CommandsConfig  `yaml:"commands"`
+	Review    ReviewConfig    `yaml:"review"`
+	Remediate RemediateConfig `yaml:"remediate"`
+	Autofix   AutofixConfig   `yaml:"autofix"`
+	Forks     ForkMode        `yaml:"forks"`
+	Agent     AgentConfig     `yaml:"agent"`
+}
+
+// TerraformConfig says where the root modules are and how to run terraform on them.
+type TerraformConfig struct {
+	// Roots is "auto" (the default) or an explicit list of directories.
+	Roots Roots `yaml:"roots"`
+	// VarFiles and Workspace apply per root directory.
+	RootSettings map[string]RootSettings `yaml:"root_settings"`
+	// Binary is "terraform" (default) or "tofu", or a path.
+	Binary string `yaml:"binary"`
+}
+
+// RootSettings are the per-root options of one root module.
+type RootSettings struct {
+	VarFiles  []string `yaml:"var_files"`
+	Workspace string   `yaml:"workspace"`
+}
+
+// Roots is either automatic discovery or a fixed list of directories.
+type Roots struct {
+	Auto bool
+	Dirs []string
+}
+
+// UnmarshalYAML accepts `auto` or a list of directories.
+func (r *Roots) UnmarshalYAML(n *yaml.Node) error {
+	switch n.Kind {
+	case yaml.ScalarNode:
+		if n.Value != "auto" {
+			return fmt.Errorf("line %d: terraform.roots must be \"auto\" or a list of directories, got %q", n.Line, n.Value)
+		}
+		*r = Roots{Auto: true}
+		return nil
+	case yaml.SequenceNode:
+		var dirs []string
+		if err := n.Decode(&dirs); err != nil {
+			return err
+		}
+		for _, d := range dirs {
+			if err := checkRelPath(d); err != nil {
+				return fmt.Errorf("line %d: terraform.roots: %w", n.Line, err)
+			}
+		}
+		*r = Roots{Dirs: dirs}
+		return nil
+	}
+	return fmt.Errorf("line %d: terraform.roots must be \"auto\" or a list of directories", n.Line)
+}
+
+// MarshalYAML writes roots back as `auto` or the list.
+func (r Roots) MarshalYAML() (any, error) {
+	if r.Auto {
+		return "auto", nil
+	}
+	return r.Dirs, nil
+}
+
+// PolicyConfig names the Rego policies conftest runs.
+type PolicyConfig struct {
+	Paths      []string `yaml:"paths"`
+	Namespaces []string `yaml:"namespaces"`
+	// AllNamespaces runs every namespace found in the policies.
+	AllNamespaces bool `yaml:"all_namespaces"`
+}
+
+// CommandsConfig governs `/agent` comment commands.
+type CommandsConfig struct {
+	MinPermission Permission `yaml:"min_permission"`
+}
+
+// ReviewConfig governs automatic review of pull requests.
+type ReviewConfig struct {
+	Enabled bool     `yaml:"enabled"`
+	Paths   []string `yaml:"paths"`
+}
+
+// RemediateConfig governs issue remediation.
+type RemediateConfig struct {
+	Label string `yaml:"label"`
+}
+
+// AutofixConfig governs automatic fix attempts on failing checks.
+type AutofixConfig struct {
+	Checks      []string `yaml:"checks"`
+	MaxAttempts int      `yaml:"max_attempts"`
+}
+
+// AgentConfig bounds what the agent may do.
+type AgentConfig struct {
+	Provider     string        `yaml:"provider"`
+	Model        string        `yaml:"model"`
+	MaxTurns     int           `yaml:"max_turns"`
+	MaxTokens    int           `yaml:"max_tokens"`
+	MaxPlanRuns  int           `yaml:"max_plan_runs"`
+	Timeout      time.Duration `yaml:"timeout"`
+	AllowPaths   []string      `yaml:"allow_paths"`
+	DenyPaths    []string      `yaml:"deny_paths"`
+	AllowDestroy bool          `yaml:"allow_destroy"`
+}
+
+// ForkMode says what fork pull requests get.
+type ForkMode string
+
+// Fork modes. Static means fmt/validate/policy on HCL only: no terraform init or
+// plan, no secrets, no model, no write token.
+const (
+	ForksDeny   ForkMode = "deny"
+	ForksStatic ForkMode = "static"
+)
+
+// Permission is a repository permission level, ordered read < triage < write <
+// maintain < admin.
+type Permission string
+
+// Permission levels as GitHub's collaborator permission API names them.
+const (
+	PermissionNone     Permission = "none"
+	PermissionRead     Permission = "read"
+	PermissionTriage   Permission = "triage"
+	PermissionWrite    Permission = "write"
+	PermissionMaintain Permission = "maintain"
+	PermissionAdmin    Permission = "admin"
+)
+
+var permissionRank = map[Permission]int{
+	PermissionNone: 0, PermissionRead: 1, PermissionTriage: 2,
+	PermissionWrite: 3, PermissionMaintain: 4, PermissionAdmin: 5,
+}
+
+// AtLeast reports whether p is at least min. Unknown levels rank as none.
+func (p Permission) AtLeast(min Permission) bool {
+	return permissionRank[p] >= permissionRank[min]
+}
+
+// DefaultRepoConfig returns the configuration used when a repository has none:
+// commands work with safe defaults and automatic triggers are off.
+func DefaultRepoConfig() RepoConfig {
+	return RepoConfig{
+		Version:   1,
+		Workflow:  "infra-agent.yml",
+		Terraform: TerraformConfig{Roots: Roots{Auto: true}, Binary: "terraform"},
+		Policy:    PolicyConfig{Paths: []string{"policy"}, Namespaces: []string{"main"}},
+		Commands:  CommandsConfig{MinPermission: PermissionWrite},
+		Review:    ReviewConfig{Enabled: false, Paths: []string{"**/*.tf", "**/*.tfvars"}},
+		Remediate: RemediateConfig{Label: "infra-agent:remediate"},
+		Autofix:   AutofixConfig{Checks: nil, MaxAttempts: 2},
+		Forks:     ForksStatic,
+		Agent: AgentConfig{
+			Provider:     "anthropic",
+			MaxTurns:     30,
+			MaxTokens:    200000,
+			MaxPlanRuns:  5,
+			Timeout:      15 * time.Minute,
+			AllowPaths:   []string{"**/*.tf", "**/*.tfvars"},
+			DenyPaths:    []string{".github/**", "**/*.tfstate*", "**/.terraform/**"},
+			AllowDestroy: false,
+		},
+	}
+}
+
+// ConfigError is a problem in a configuration file, with the line it is on
+// when known.
+type ConfigError struct {
+	File string
+	Line int
+	Msg  string
+}
+
+func (e *ConfigError) Error() string {
+	if e.Line > 0 {
+		return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Msg)
+	}
+	return fmt.Sprintf("%s: %s", e.File, e.Msg)
+}
+
+// maxRepoConfigSize bounds the configuration file; anything larger is refused
+// rather than parsed.
+const maxRepoConfigSize = 256 << 10
+
+// ParseRepoConfig parses a repository configuration strictly: unknown keys,
+// wrong types and out-of-range values are errors that name the line. Keys left
+// out keep the defaults of DefaultRepoConfig. An empty document is the default.
+func ParseRepoConfig(data []byte) (RepoConfig, error) {
+	cfg := DefaultRepoConfig()
+	if len(data) > maxRepoConfigSize {
+		return cfg, &ConfigError{File: RepoConfigPath, Msg: fmt.Sprintf("file is %d bytes, more than the %d allowed", len(data), maxRepoConfigSize)}
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
+		return DefaultRepoConfig(), yamlError(err)
+	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
+		return DefaultRepoConfig(), &ConfigError{File: RepoConfigPath, Line: extra.Line, Msg: "more than one YAML document"}
+	}
+	if err := cfg.Validate(); err != nil {
+		return DefaultRepoConfig(), err
+	}
+	return cfg, nil
+}
+
+// yamlError turns a yaml.v3 error ("yaml: line 3: ...") into a ConfigError.
+func yamlError(err error) error {
+	var te *yaml.TypeError
+	msg := err.Error()
+	if errors.As(err, &te) && len(te.Errors) > 0 {
+		msg = te.Errors[0]
+	}
+	msg = strings.TrimPrefix(msg, "yaml: ")
+	line := 0
+	if n, _ := fmt.Sscanf(msg, "line %d:", &line); n == 1 {
+		if i := strings.Index(msg, ":"); i >= 0 {
+			msg = strings.TrimSpace(msg[i+1:])
+		}
+	}
+	return &ConfigError{File: RepoConfigPath, Line: line, Msg: msg}
+}
+
+// Validate checks values the YAML types cannot.
+func (c RepoConfig) Validate() error {
+	bad := func(format string, a ...any) error {
+		return &ConfigError{File: RepoConfigPath, Msg: fmt.Sprintf(format, a...)}
+	}
+	if c.Version != 1 {
+		return bad("version must be 1, got %d", c.Version)
+	}
+	if c.Workflow == "" || strings.ContainsAny(c.Workflow, "/\\") || !(strings.HasSuffix(c.Workflow, ".yml") || strings.HasSuffix(c.Workflow, ".yaml")) {
+		return bad("workflow must be a file name in .github/workflows ending in .yml or .yaml, got %q", c.Workflow)
+	}
+	if _, ok := permissionRank[c.Commands.MinPermission]; !ok || c.Commands.MinPermission == PermissionNone {
+		return bad("commands.min_permission must be one of read, triage, write, maintain, admin; got %q", c.Commands.MinPermission)
+	}
+	if c.Forks != ForksDeny && c.Forks != ForksStatic {
+		return bad("forks must be deny or static, got %q", c.Forks)
+	}
+	if strings.TrimSpace(c.Remediate.Label) == "" {
+		return bad("remediate.label must not be empty")
+	}
+	if c.Autofix.MaxAttempts < 0 || c.Autofix.MaxAttempts > 10 {
+		return bad("autofix.max_attempts must be between 0 and 10, got %d", c.Autofix.MaxAttempts)
+	}
+	switch c.Agent.Provider {
+	case "anthropic", "openai":
+	default:
+		return bad("agent.provider must be anthropic or openai, got %q", c.Agent.Provider)
+	}
+	if c.Agent.MaxTurns < 1 || c.Agent.MaxTurns > 200 {
+		return bad("agent.max_turns must be between 1 and 200, got %d", c.Agent.MaxTurns)
+	}
+	if c.Agent.MaxTokens < 1000 {
+		return bad("agent.max_tokens must be at least 1000, got %d", c.Agent.MaxTokens)
+	}
+	if c.Agent.MaxPlanRuns < 0 || c.Agent.MaxPlanRuns > 50 {
+		return bad("agent.max_plan_runs must be between 0 and 50, got %d", c.Agent.MaxPlanRuns)
+	}
+	if c.Agent.Timeout < time.Minute || c.Agent.Timeout > 6*time.Hour {
+		return bad("agent.timeout must be between 1m and 6h, got %s", c.Agent.Timeout)
+	}
+	for _, list := range []struct {
+		key   string
+		globs []string
+	}{{"review.paths", c.Review.Paths}, {"agent.allow_paths", c.Agent.AllowPaths}, {"agent.deny_paths", c.Agent.DenyPaths}} {
+		for _, g := range list.globs {
+			if _, err := path.Match(strings.ReplaceAll(g, "**", "*"), ""); err != nil {
+				return bad("%s: bad pattern %q: %v", list.key, g, err)
+			}
+		}
+	}
+	for _, p := range c.Policy.Paths {
+		if err := checkRelPath(p); err != nil {
+			return bad("policy.paths: %v", err)
+		}
+	}
+	for dir, rs := range c.Terraform.RootSettings {
+		if err := checkRelPath(dir); err != nil {
+			return bad("terraform.root_settings: %v", err)
+		}
+		for _, vf := range rs.VarFiles {
+			if err := checkRelPath(vf); err != nil {
+				return bad("terraform.root_settings.%s.var_files: %v", dir, err)
+			}
+		}
+	}
+	return nil
+}
+
+// checkRelPath refuses absolute paths and paths that climb out of the repository.
+func checkRelPath(p string) error {
+	if p == "" {
+		return errors.New("empty path")
+	}
+	if path.IsAbs(p) || strings.HasPrefix(p, "\\") || (len(p) > 1 && p[1] == ':') {
+		return fmt.Errorf("path %q must be relative to the repository", p)
+	}
+	for _, part := range strings.Split(p, "/") {
+		if part == ".." {
+			return fmt.Errorf("path %q must not contain ..", p)
+		}
+	}
+	return nil
+}
