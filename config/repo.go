@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"path"
+	"regexp"
 	"strings"
 	"time"
 
@@ -230,6 +231,8 @@ func ParseRepoConfig(data []byte) (RepoConfig, error) {
 	return cfg, nil
 }
 
+var unknownField = regexp.MustCompile(`field (\S+) not found in type \S+`)
+
 // yamlError turns a yaml.v3 error ("yaml: line 3: ...") into a ConfigError.
 func yamlError(err error) error {
 	var te *yaml.TypeError
@@ -238,6 +241,8 @@ func yamlError(err error) error {
 		msg = te.Errors[0]
 	}
 	msg = strings.TrimPrefix(msg, "yaml: ")
+	// yaml.v3 names Go types; say it in the file's terms.
+	msg = unknownField.ReplaceAllString(msg, `unknown key "$1"`)
 	line := 0
 	if n, _ := fmt.Sscanf(msg, "line %d:", &line); n == 1 {
 		if i := strings.Index(msg, ":"); i >= 0 {

@@ -1,0 +1,265 @@
+// Package config holds the server configuration (YAML file plus environment,
+// validated at start) and the repository configuration `.github/infra-agent.yml`.
+package config
+
+import (
+	"bytes"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/palantir/go-githubapp/githubapp"
+	"gopkg.in/yaml.v3"
+)
+
+// Defaults of the server settings.
+const (
+	DefaultAddr       = ":8080"
+	DefaultDatabase   = "data/infra-agent.db"
+	DefaultOIDCIssuer = "https://token.actions.githubusercontent.com"
+	DefaultAPIURL     = "https://api.github.com/"
+	DefaultGraphQLURL = "https://api.github.com/graphql"
+	DefaultWebURL     = "https://github.com"
+)
+
+// Server is the server configuration: go-githubapp's Config plus our own
+// settings.
+type Server struct {
+	GitHub githubapp.Config `yaml:"github"`
+
+	// Addr is the listen address (INFRA_AGENT_ADDR).
+	Addr string `yaml:"addr"`
+	// PublicURL is where GitHub and runners reach the server (INFRA_AGENT_PUBLIC_URL).
+	PublicURL string `yaml:"public_url"`
+	// Database is a SQLite file path or a postgres:// URL (INFRA_AGENT_DATABASE).
+	Database string `yaml:"database"`
+	// OIDCIssuer is the Actions OIDC issuer runners' tokens must come from (INFRA_AGENT_OIDC_ISSUER).
+	OIDCIssuer string `yaml:"oidc_issuer"`
+
+	// Workers and QueueSize bound the asynchronous webhook processing.
+	Workers   int `yaml:"workers"`
+	QueueSize int `yaml:"queue_size"`
+	// ShutdownTimeout bounds the drain of in-flight work at shutdown.
+	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+	// LogLevel is debug, info, warn or error; LogFormat is json or console.
+	LogLevel  string `yaml:"log_level"`
+	LogFormat string `yaml:"log_format"`
+}
+
+// DefaultServer returns the settings used where neither the file nor the
+// environment says otherwise.
+func DefaultServer() Server {
+	s := Server{
+		Addr:            DefaultAddr,
+		Database:        DefaultDatabase,
+		OIDCIssuer:      DefaultOIDCIssuer,
+		Workers:         8,
+		QueueSize:       1000,
+		ShutdownTimeout: 30 * time.Second,
+		LogLevel:        "info",
+		LogFormat:       "json",
+	}
+	s.GitHub.V3APIURL = DefaultAPIURL
+	s.GitHub.V4APIURL = DefaultGraphQLURL
+	s.GitHub.WebURL = DefaultWebURL
+	return s
+}
+
+// LoadServer builds the server configuration: defaults, then the YAML file at
+// path (when not empty), then the environment, then validation. getenv is
+// os.Getenv outside tests.
+func LoadServer(path string, getenv func(string) string) (Server, error) {
+	s := DefaultServer()
+	if path != "" {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return s, fmt.Errorf("reading config file: %w", err)
+		}
+		dec := yaml.NewDecoder(bytes.NewReader(data))
+		dec.KnownFields(true)
+		if err := dec.Decode(&s); err != nil {
+			return s, fmt.Errorf("parsing config file %s: %w", path, err)
+		}
+	}
+	if err := s.applyEnv(getenv); err != nil {
+		return s, err
+	}
+	s.normalize()
+	if err := s.Validate(); err != nil {
+		return s, err
+	}
+	return s, nil
+}
+
+// applyEnv overrides settings with the environment variables that are set:
+// go-githubapp's GITHUB_* names and our INFRA_AGENT_* ones.
+func (s *Server) applyEnv(getenv func(string) string) error {
+	strs := map[string]*string{
+		"GITHUB_WEB_URL":            &s.GitHub.WebURL,
+		"GITHUB_V3_API_URL":         &s.GitHub.V3APIURL,
+		"GITHUB_V4_API_URL":         &s.GitHub.V4APIURL,
+		"GITHUB_APP_WEBHOOK_SECRET": &s.GitHub.App.WebhookSecret,
+		"GITHUB_APP_PRIVATE_KEY":    &s.GitHub.App.PrivateKey,
+		"INFRA_AGENT_ADDR":          &s.Addr,
+		"INFRA_AGENT_PUBLIC_URL":    &s.PublicURL,
+		"INFRA_AGENT_DATABASE":      &s.Database,
+		"INFRA_AGENT_OIDC_ISSUER":   &s.OIDCIssuer,
+		"INFRA_AGENT_LOG_LEVEL":     &s.LogLevel,
+		"INFRA_AGENT_LOG_FORMAT":    &s.LogFormat,
+	}
+	for name, dst := range strs {
+		if v := getenv(name); v != "" {
+			*dst = v
+		}
+	}
+	ints := map[string]*int{
+		"INFRA_AGENT_WORKERS":    &s.Workers,
+		"INFRA_AGENT_QUEUE_SIZE": &s.QueueSize,
+	}
+	for name, dst := range ints {
+		if v := getenv(name); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				return fmt.Errorf("%s: %q is not a number", name, v)
+			}
+			*dst = n
+		}
+	}
+	if v := getenv("GITHUB_APP_INTEGRATION_ID"); v != "" {
+		id, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+		if err != nil {
+			return fmt.Errorf("GITHUB_APP_INTEGRATION_ID: %q is not a number", v)
+		}
+		s.GitHub.App.IntegrationID = id
+	}
+	return nil
+}
+
+// normalize fixes harmless spelling differences: a PEM key whose newlines were
+// escaped as \n (common in .env files and secret stores), and an API base URL
+// without its trailing slash (go-github requires it).
+func (s *Server) normalize() {
+	key := strings.TrimSpace(s.GitHub.App.PrivateKey)
+	if !strings.Contains(key, "\n") && strings.Contains(key, `\n`) {
+		key = strings.TrimSpace(strings.ReplaceAll(key, `\n`, "\n"))
+	}
+	s.GitHub.App.PrivateKey = key
+	if s.GitHub.V3APIURL != "" && !strings.HasSuffix(s.GitHub.V3APIURL, "/") {
+		s.GitHub.V3APIURL += "/"
+	}
+	s.PublicURL = strings.TrimSuffix(s.PublicURL, "/")
+}
+
+// Validate refuses a configuration the server cannot run safely with. The
+// messages name the setting and the environment variable that sets it.
+func (s Server) Validate() error {
+	var errs []error
+	if s.GitHub.App.WebhookSecret == "" {
+		errs = append(errs, errors.New("the webhook secret is empty (GITHUB_APP_WEBHOOK_SECRET): webhooks would be accepted unsigned"))
+	}
+	if s.GitHub.App.IntegrationID <= 0 {
+		errs = append(errs, errors.New("the GitHub App id is missing (GITHUB_APP_INTEGRATION_ID)"))
+	}
+	if s.GitHub.App.PrivateKey == "" {
+		errs = append(errs, errors.New("the GitHub App private key is missing (GITHUB_APP_PRIVATE_KEY, PEM text)"))
+	} else if err := checkPrivateKey(s.GitHub.App.PrivateKey); err != nil {
+		errs = append(errs, fmt.Errorf("the GitHub App private key (GITHUB_APP_PRIVATE_KEY) %w", err))
+	}
+	for _, u := range []struct{ name, env, value string }{
+		{"GitHub API URL", "GITHUB_V3_API_URL", s.GitHub.V3APIURL},
+		{"GitHub GraphQL URL", "GITHUB_V4_API_URL", s.GitHub.V4APIURL},
+		{"GitHub web URL", "GITHUB_WEB_URL", s.GitHub.WebURL},
+		{"OIDC issuer", "INFRA_AGENT_OIDC_ISSUER", s.OIDCIssuer},
+	} {
+		if err := checkURL(u.value); err != nil {
+			errs = append(errs, fmt.Errorf("the %s (%s) %w", u.name, u.env, err))
+		}
+	}
+	if s.PublicURL != "" {
+		if err := checkURL(s.PublicURL); err != nil {
+			errs = append(errs, fmt.Errorf("the public URL (INFRA_AGENT_PUBLIC_URL) %w", err))
+		}
+	}
+	if _, _, err := net.SplitHostPort(s.Addr); err != nil {
+		errs = append(errs, fmt.Errorf("the listen address (INFRA_AGENT_ADDR) %q is not host:port: %v", s.Addr, err))
+	}
+	if s.Database == "" {
+		errs = append(errs, errors.New("the database (INFRA_AGENT_DATABASE) is empty"))
+	} else if IsPostgres(s.Database) {
+		if _, err := url.Parse(s.Database); err != nil {
+			errs = append(errs, fmt.Errorf("the database URL (INFRA_AGENT_DATABASE) is not a URL: %v", err))
+		}
+	}
+	if s.Workers < 1 || s.Workers > 256 {
+		errs = append(errs, fmt.Errorf("workers must be between 1 and 256, got %d", s.Workers))
+	}
+	if s.QueueSize < 1 || s.QueueSize > 1_000_000 {
+		errs = append(errs, fmt.Errorf("queue_size must be between 1 and 1000000, got %d", s.QueueSize))
+	}
+	switch s.LogFormat {
+	case "json", "console":
+	default:
+		errs = append(errs, fmt.Errorf("log format (INFRA_AGENT_LOG_FORMAT) must be json or console, got %q", s.LogFormat))
+	}
+	switch s.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		errs = append(errs, fmt.Errorf("log level (INFRA_AGENT_LOG_LEVEL) must be debug, info, warn or error, got %q", s.LogLevel))
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("invalid configuration:\n  - %w", joinLines(errs))
+	}
+	return nil
+}
+
+// IsPostgres reports whether a database setting selects PostgreSQL.
+func IsPostgres(dsn string) bool {
+	return strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://")
+}
+
+func checkURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return fmt.Errorf("is not a URL: %v", err)
+	}
+	if (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return fmt.Errorf("%q must be an absolute http(s) URL", raw)
+	}
+	return nil
+}
+
+// checkPrivateKey parses the key the way the App will use it, so a bad key
+// stops the server at start instead of failing the first webhook.
+func checkPrivateKey(key string) error {
+	block, _ := pem.Decode([]byte(key))
+	if block == nil {
+		return errors.New("is not PEM text (it should start with -----BEGIN RSA PRIVATE KEY-----)")
+	}
+	if _, err := x509.ParsePKCS1PrivateKey(block.Bytes); err == nil {
+		return nil
+	}
+	k, err := x509.ParsePKCS8PrivateKey(block.Bytes)
+	if err != nil {
+		return fmt.Errorf("cannot be parsed as an RSA private key: %v", err)
+	}
+	if _, ok := k.(interface{ Public() any }); !ok {
+		return errors.New("is not a private key")
+	}
+	return nil
+}
+
+// joinLines joins errors one per line under a common heading.
+func joinLines(errs []error) error {
+	msgs := make([]string, len(errs))
+	for i, e := range errs {
+		msgs[i] = e.Error()
+	}
+	return errors.New(strings.Join(msgs, "\n  - "))
+}

@@ -1,0 +1,158 @@
+package config
+
+import (
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/pem"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func testKeyPEM(t *testing.T) string {
+	t.Helper()
+	k, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(k)}))
+}
+
+func envOf(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+func TestLoadServerFromEnv(t *testing.T) {
+	key := testKeyPEM(t)
+	s, err := LoadServer("", envOf(map[string]string{
+		"GITHUB_APP_INTEGRATION_ID": "12345",
+		"GITHUB_APP_WEBHOOK_SECRET": "s3cret",
+		"GITHUB_APP_PRIVATE_KEY":    strings.ReplaceAll(key, "\n", `\n`), // as a .env file holds it
+		"GITHUB_V3_API_URL":         "https://ghe.example.com/api/v3",
+		"GITHUB_V4_API_URL":         "https://ghe.example.com/api/graphql",
+		"GITHUB_WEB_URL":            "https://ghe.example.com",
+		"INFRA_AGENT_ADDR":          "127.0.0.1:9999",
+		"INFRA_AGENT_PUBLIC_URL":    "https://agent.example.com/",
+		"INFRA_AGENT_DATABASE":      "postgres://u:p@db/infra",
+	}))
+	if err != nil {
+		t.Fatalf("LoadServer: %v", err)
+	}
+	if s.GitHub.App.IntegrationID != 12345 || s.GitHub.App.WebhookSecret != "s3cret" {
+		t.Errorf("app settings not read: %+v", s.GitHub.App)
+	}
+	if s.GitHub.App.PrivateKey != strings.TrimSpace(key) {
+		t.Errorf("escaped newlines in the key were not restored")
+	}
+	if s.GitHub.V3APIURL != "https://ghe.example.com/api/v3/" {
+		t.Errorf("V3APIURL = %q, want a trailing slash added", s.GitHub.V3APIURL)
+	}
+	if s.PublicURL != "https://agent.example.com" || s.Addr != "127.0.0.1:9999" || !IsPostgres(s.Database) {
+		t.Errorf("INFRA_AGENT_* settings not read: %+v", s)
+	}
+	if s.OIDCIssuer != DefaultOIDCIssuer {
+		t.Errorf("OIDCIssuer = %q, want the default", s.OIDCIssuer)
+	}
+}
+
+func TestLoadServerFileThenEnv(t *testing.T) {
+	key := testKeyPEM(t)
+	dir := t.TempDir()
+	path := filepath.Join(dir, "server.yml")
+	file := "addr: \":7000\"\ndatabase: file.db\ngithub:\n  app:\n    integration_id: 7\n    webhook_secret: from-file\n    private_key: |\n" +
+		indent(key, "      ") + "\n"
+	if err := os.WriteFile(path, []byte(file), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s, err := LoadServer(path, envOf(map[string]string{"GITHUB_APP_WEBHOOK_SECRET": "from-env"}))
+	if err != nil {
+		t.Fatalf("LoadServer: %v", err)
+	}
+	if s.Addr != ":7000" || s.Database != "file.db" || s.GitHub.App.IntegrationID != 7 {
+		t.Errorf("file settings not read: %+v", s)
+	}
+	if s.GitHub.App.WebhookSecret != "from-env" {
+		t.Errorf("the environment must override the file, got %q", s.GitHub.App.WebhookSecret)
+	}
+}
+
+func indent(s, prefix string) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	for i := range lines {
+		lines[i] = prefix + lines[i]
+	}
+	return strings.Join(lines, "\n")
+}
+
+func TestLoadServerRefusesUnsafeConfig(t *testing.T) {
+	key := testKeyPEM(t)
+	good := map[string]string{
+		"GITHUB_APP_INTEGRATION_ID": "1",
+		"GITHUB_APP_WEBHOOK_SECRET": "s",
+		"GITHUB_APP_PRIVATE_KEY":    key,
+	}
+	with := func(k, v string) map[string]string {
+		m := map[string]string{}
+		for a, b := range good {
+			m[a] = b
+		}
+		if v == "<unset>" {
+			delete(m, k)
+		} else {
+			m[k] = v
+		}
+		return m
+	}
+	tests := []struct {
+		name string
+		env  map[string]string
+		want string
+	}{
+		{"empty webhook secret", with("GITHUB_APP_WEBHOOK_SECRET", "<unset>"), "webhook secret is empty"},
+		{"missing app id", with("GITHUB_APP_INTEGRATION_ID", "<unset>"), "App id is missing"},
+		{"app id not a number", with("GITHUB_APP_INTEGRATION_ID", "twelve"), `GITHUB_APP_INTEGRATION_ID: "twelve" is not a number`},
+		{"missing key", with("GITHUB_APP_PRIVATE_KEY", "<unset>"), "private key is missing"},
+		{"key not PEM", with("GITHUB_APP_PRIVATE_KEY", "not a key"), "is not PEM text"},
+		{"key PEM but garbage", with("GITHUB_APP_PRIVATE_KEY", "-----BEGIN RSA PRIVATE KEY-----\nAAAA\n-----END RSA PRIVATE KEY-----\n"), "cannot be parsed as an RSA private key"},
+		{"bad API URL", with("GITHUB_V3_API_URL", "ghe.example.com/api/v3"), "GITHUB_V3_API_URL"},
+		{"bad public URL", with("INFRA_AGENT_PUBLIC_URL", "ftp://x"), "INFRA_AGENT_PUBLIC_URL"},
+		{"bad OIDC issuer", with("INFRA_AGENT_OIDC_ISSUER", "::"), "INFRA_AGENT_OIDC_ISSUER"},
+		{"bad listen address", with("INFRA_AGENT_ADDR", "8080"), "INFRA_AGENT_ADDR"},
+		{"bad workers", with("INFRA_AGENT_WORKERS", "lots"), "INFRA_AGENT_WORKERS"},
+		{"bad log format", with("INFRA_AGENT_LOG_FORMAT", "xml"), "INFRA_AGENT_LOG_FORMAT"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := LoadServer("", envOf(tt.env))
+			if err == nil {
+				t.Fatalf("want an error mentioning %q", tt.want)
+			}
+			if !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("error %q does not mention %q", err, tt.want)
+			}
+		})
+	}
+	t.Run("all problems at once", func(t *testing.T) {
+		_, err := LoadServer("", envOf(nil))
+		if err == nil {
+			t.Fatal("want an error")
+		}
+		for _, want := range []string{"webhook secret", "App id", "private key"} {
+			if !strings.Contains(err.Error(), want) {
+				t.Errorf("error %q does not mention %q", err, want)
+			}
+		}
+	})
+	t.Run("unknown key in the file", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "c.yml")
+		if err := os.WriteFile(path, []byte("adress: :80\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		_, err := LoadServer(path, envOf(good))
+		if err == nil || !strings.Contains(err.Error(), "adress") {
+			t.Errorf("want an error naming the unknown key, got %v", err)
+		}
+	})
+}

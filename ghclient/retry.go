@@ -1,0 +1,160 @@
+// Package ghclient holds the middleware every GitHub API client of the server
+// goes through: retries that honour GitHub's rate-limit signals, and metrics.
+package ghclient
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"math"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/go-retryablehttp"
+	"github.com/palantir/go-githubapp/githubapp"
+)
+
+// RetryOptions tunes the retry middleware.
+type RetryOptions struct {
+	// MaxRetries is the number of retries after the first attempt (default 4).
+	MaxRetries int
+	// MinWait and MaxWait bound the exponential backoff between attempts
+	// (defaults 500 ms and 30 s).
+	MinWait, MaxWait time.Duration
+	// MaxRetryAfter is the longest wait a Retry-After or rate-limit reset may ask
+	// for before the response is returned instead of waited on (default 60 s):
+	// a webhook worker must not sleep for an hour on an exhausted quota.
+	MaxRetryAfter time.Duration
+	// SecondaryWait is how long to wait on a secondary rate limit that names no
+	// wait (GitHub's documentation says at least a minute; default 60 s).
+	SecondaryWait time.Duration
+	// Now is the clock used to read X-RateLimit-Reset (default time.Now).
+	Now func() time.Time
+}
+
+func (o RetryOptions) withDefaults() RetryOptions {
+	if o.MaxRetries == 0 {
+		o.MaxRetries = 4
+	}
+	if o.MinWait == 0 {
+		o.MinWait = 500 * time.Millisecond
+	}
+	if o.MaxWait == 0 {
+		o.MaxWait = 30 * time.Second
+	}
+	if o.MaxRetryAfter == 0 {
+		o.MaxRetryAfter = 60 * time.Second
+	}
+	if o.SecondaryWait == 0 {
+		o.SecondaryWait = time.Minute
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return o
+}
+
+// Retry returns a client middleware that retries requests GitHub answered with
+// a 5xx, a 429, or a 403 that is a rate limit (secondary or primary), waiting as
+// long as Retry-After or X-RateLimit-Reset says when they say it.
+func Retry(opts RetryOptions) githubapp.ClientMiddleware {
+	o := opts.withDefaults()
+	return func(next http.RoundTripper) http.RoundTripper {
+		c := retryablehttp.NewClient()
+		c.HTTPClient = &http.Client{
+			Transport: next,
+			// Redirects are go-github's business, not the retry layer's.
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		}
+		c.Logger = nil
+		c.RetryMax = o.MaxRetries
+		c.RetryWaitMin = o.MinWait
+		c.RetryWaitMax = o.MaxWait
+		c.CheckRetry = o.checkRetry
+		c.Backoff = o.backoff
+		// After the last attempt, hand GitHub's own answer to go-github so the
+		// caller sees the real status and message.
+		c.ErrorHandler = retryablehttp.PassthroughErrorHandler
+		return &retryablehttp.RoundTripper{Client: c}
+	}
+}
+
+func (o RetryOptions) checkRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
+	if ctx.Err() != nil {
+		return false, ctx.Err()
+	}
+	if err != nil {
+		// Transport errors: retryablehttp's policy already tells a dropped
+		// connection (retry) from a bad scheme or certificate (do not).
+		return retryablehttp.DefaultRetryPolicy(ctx, nil, err)
+	}
+	wait, limited := o.rateLimitWait(resp)
+	if limited {
+		return wait <= o.MaxRetryAfter, nil
+	}
+	switch resp.StatusCode {
+	case http.StatusInternalServerError, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+		return true, nil
+	}
+	return false, nil
+}
+
+// rateLimitWait reports whether resp is a rate-limit answer and how long
+// GitHub asks to wait before the next attempt (0 when it does not say).
+func (o RetryOptions) rateLimitWait(resp *http.Response) (time.Duration, bool) {
+	if resp.StatusCode != http.StatusForbidden && resp.StatusCode != http.StatusTooManyRequests {
+		return 0, false
+	}
+	if s := resp.Header.Get("Retry-After"); s != "" {
+		if secs, err := strconv.Atoi(strings.TrimSpace(s)); err == nil && secs >= 0 {
+			return time.Duration(secs) * time.Second, true
+		}
+		if t, err := http.ParseTime(s); err == nil {
+			return max(t.Sub(o.Now()), 0), true
+		}
+	}
+	if resp.Header.Get("X-RateLimit-Remaining") == "0" {
+		if reset, err := strconv.ParseInt(resp.Header.Get("X-RateLimit-Reset"), 10, 64); err == nil {
+			return max(time.Unix(reset, 0).Sub(o.Now()), 0), true
+		}
+		return o.MaxRetryAfter + 1, true
+	}
+	if resp.StatusCode == http.StatusTooManyRequests {
+		return 0, true
+	}
+	// A secondary rate limit without headers: GitHub says to wait at least a
+	// minute. Anything else with 403 is a permission problem, not retried.
+	if secondaryLimitBody(resp) {
+		return o.SecondaryWait, true
+	}
+	return 0, false
+}
+
+// secondaryLimitBody peeks at a 403 body for GitHub's secondary-rate-limit
+// message and puts the body back for the caller.
+func secondaryLimitBody(resp *http.Response) bool {
+	if resp.Body == nil {
+		return false
+	}
+	peek, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	resp.Body = struct {
+		io.Reader
+		io.Closer
+	}{io.MultiReader(bytes.NewReader(peek), resp.Body), resp.Body}
+	return bytes.Contains(bytes.ToLower(peek), []byte("secondary rate limit"))
+}
+
+func (o RetryOptions) backoff(min, maxWait time.Duration, attempt int, resp *http.Response) time.Duration {
+	if resp != nil {
+		if wait, limited := o.rateLimitWait(resp); limited && wait > 0 {
+			return wait
+		}
+	}
+	mult := math.Pow(2, float64(attempt)) * float64(min)
+	if mult > float64(maxWait) {
+		return maxWait
+	}
+	return time.Duration(mult)
+}
