@@ -1,0 +1,145 @@
+package fakegithub
+
+import (
+	"fmt"
+	"net/http"
+	"time"
+	"unicode/utf8"
+)
+
+// maxCommentLength is GitHub's limit on an issue or pull request comment body, in characters.
+const maxCommentLength = 65536
+
+func (s *Server) getIssue(c *call) reply {
+	n := int(intParam(c, "issue_number"))
+	rs := c.repo
+	full := rs.Owner + "/" + rs.Name
+	var o object
+	switch {
+	case rs.issues[n] != nil:
+		is := rs.issues[n]
+		o = s.issueJSON(rs, n, is.Title, is.Body, is.User, is.State, is.Labels)
+	case rs.pulls[n] != nil:
+		pr := rs.pulls[n]
+		o = s.issueJSON(rs, n, pr.Title, pr.Body, pr.User, pr.State, nil)
+		html := fmt.Sprintf("%s/%s/pull/%d", htmlBase, full, n)
+		o["html_url"] = html
+		o["pull_request"] = object{
+			"url": s.apiURL("/repos/%s/pulls/%d", full, n), "html_url": html,
+			"diff_url": html + ".diff", "patch_url": html + ".patch", "merged_at": nil,
+		}
+	default:
+		return notFound()
+	}
+	return ok(http.StatusOK, o)
+}
+
+func (s *Server) issueJSON(rs *repoState, n int, title, body, user, state string, labels []string) object {
+	full := rs.Owner + "/" + rs.Name
+	api := s.apiURL("/repos/%s/issues/%d", full, n)
+	id := stableID("issue", fmt.Sprintf("%s#%d", full, n))
+	ls := make([]any, 0, len(labels))
+	for _, l := range labels {
+		lid := stableID("label", full+":"+l)
+		ls = append(ls, object{
+			"id": lid, "node_id": nodeID("Label", lid), "url": s.apiURL("/repos/%s/labels/%s", full, l),
+			"name": l, "description": nil, "color": "ededed", "default": false,
+		})
+	}
+	var closedAt any
+	if state == "closed" {
+		closedAt = timestamp(s.st.created)
+	}
+	return object{
+		"id": id, "node_id": nodeID("Issue", id), "number": n, "title": title, "body": body,
+		"user": s.userJSON(user), "state": state, "locked": false, "labels": ls,
+		"assignee": nil, "assignees": []any{}, "milestone": nil, "comments": s.st.commentCount(rs, n),
+		"url": api, "html_url": fmt.Sprintf("%s/%s/issues/%d", htmlBase, full, n),
+		"repository_url": s.apiURL("/repos/%s", full), "labels_url": api + "/labels{/name}",
+		"comments_url": api + "/comments", "events_url": api + "/events",
+		"created_at": timestamp(s.st.created), "updated_at": timestamp(s.st.created), "closed_at": closedAt,
+		"author_association": s.st.association(rs, user), "active_lock_reason": nil,
+	}
+}
+
+func (s *Server) createComment(c *call) reply {
+	n := int(intParam(c, "issue_number"))
+	rs := c.repo
+	if rs.issues[n] == nil && rs.pulls[n] == nil {
+		return notFound()
+	}
+	var body struct {
+		Body string `json:"body"`
+	}
+	if rep := decodeBody(c, &body); rep != nil {
+		return *rep
+	}
+	if l := utf8.RuneCountInString(body.Body); l > maxCommentLength {
+		return invalid(c, "IssueComment", "body",
+			fmt.Sprintf("body is too long (maximum is %d characters, got %d)", maxCommentLength, l))
+	}
+	ic := &issueComment{
+		Comment: Comment{ID: s.st.nextID(commentIDBase), User: appSlug + "[bot]", Body: body.Body},
+		number:  n, created: time.Now().UTC().Truncate(time.Second),
+	}
+	rs.comments = append(rs.comments, ic)
+	o := s.commentJSON(rs, ic)
+	return reply{status: http.StatusCreated, body: o, header: http.Header{"Location": {o["url"].(string)}}}
+}
+
+func (s *Server) commentJSON(rs *repoState, ic *issueComment) object {
+	full := rs.Owner + "/" + rs.Name
+	kind := "issues"
+	if rs.pulls[ic.number] != nil {
+		kind = "pull"
+	}
+	o := object{
+		"id": ic.ID, "node_id": nodeID("IssueComment", ic.ID), "body": ic.Body, "user": s.userJSON(ic.User),
+		"url":        s.apiURL("/repos/%s/issues/comments/%d", full, ic.ID),
+		"html_url":   fmt.Sprintf("%s/%s/%s/%d#issuecomment-%d", htmlBase, full, kind, ic.number, ic.ID),
+		"issue_url":  s.apiURL("/repos/%s/issues/%d", full, ic.number),
+		"created_at": timestamp(ic.created), "updated_at": timestamp(ic.created),
+		"author_association": "NONE",
+	}
+	if ic.User == appSlug+"[bot]" {
+		o["performed_via_github_app"] = s.appJSON()
+	}
+	return o
+}
+
+// createReaction adds the App's reaction to a comment; repeating a reaction answers 200 with the existing one.
+func (s *Server) createReaction(c *call) reply {
+	id := intParam(c, "comment_id")
+	var ic *issueComment
+	for _, cm := range c.repo.comments {
+		if cm.ID == id {
+			ic = cm
+		}
+	}
+	if ic == nil {
+		return notFound()
+	}
+	var body struct {
+		Content string `json:"content"`
+	}
+	if rep := decodeBody(c, &body); rep != nil {
+		return *rep
+	}
+	user := appSlug + "[bot]"
+	for _, r := range ic.reactions {
+		if r.user == user && r.content == body.Content {
+			return ok(http.StatusOK, s.reactionJSON(r))
+		}
+	}
+	r := reaction{id: s.st.nextID(reactionIDBase), user: user, content: body.Content,
+		created: time.Now().UTC().Truncate(time.Second)}
+	ic.reactions = append(ic.reactions, r)
+	return ok(http.StatusCreated, s.reactionJSON(r))
+}
+
+func (s *Server) reactionJSON(r reaction) object {
+	return object{
+		"id": r.id, "node_id": nodeID("Reaction", r.id), "user": s.userJSON(r.user), "content": r.content,
+		"created_at": timestamp(r.created),
+	}
+}

@@ -1,0 +1,130 @@
+package fakegithub
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+)
+
+// operations is the fake's handler table; apidesc/implemented.txt must list exactly these operations. perms are
+// the fine-grained permissions GitHub documents for each operation.
+func operations() []operation {
+	return []operation{
+		{method: "POST", path: "/app/installations/{installation_id}/access_tokens", auth: authApp,
+			handle: (*Server).createAccessToken},
+		{method: "GET", path: "/app", auth: authApp,
+			handle: (*Server).getApp},
+		{method: "GET", path: "/app/installations/{installation_id}", auth: authApp,
+			handle: (*Server).getInstallation},
+		{method: "GET", path: "/repos/{owner}/{repo}/installation", auth: authApp,
+			handle: (*Server).getRepoInstallation},
+		{method: "DELETE", path: "/installation/token", auth: authInstallation,
+			handle: (*Server).revokeToken},
+		{method: "GET", path: "/app/hook/deliveries", auth: authApp,
+			handle: (*Server).listHookDeliveries},
+		{method: "POST", path: "/app/hook/deliveries/{delivery_id}/attempts", auth: authApp,
+			handle: (*Server).redeliver},
+		{method: "GET", path: "/repos/{owner}/{repo}", perms: []string{"metadata:read"},
+			handle: (*Server).getRepo},
+		{method: "GET", path: "/repos/{owner}/{repo}/branches/{branch}", perms: []string{"contents:read"},
+			handle: (*Server).getBranch},
+		{method: "GET", path: "/repos/{owner}/{repo}/contents/{path}", perms: []string{"contents:read"},
+			handle: (*Server).getContent},
+		{method: "GET", path: "/repos/{owner}/{repo}/collaborators/{username}/permission",
+			perms: []string{"metadata:read"}, handle: (*Server).getPermission},
+		{method: "GET", path: "/repos/{owner}/{repo}/pulls/{pull_number}", perms: []string{"pull_requests:read"},
+			handle: (*Server).getPull},
+		{method: "GET", path: "/repos/{owner}/{repo}/pulls/{pull_number}/files",
+			perms: []string{"pull_requests:read"}, handle: (*Server).listPullFiles},
+		{method: "GET", path: "/repos/{owner}/{repo}/issues/{issue_number}",
+			perms: []string{"issues:read", "pull_requests:read"}, handle: (*Server).getIssue},
+		{method: "POST", path: "/repos/{owner}/{repo}/issues/{issue_number}/comments",
+			perms: []string{"issues:write", "pull_requests:write"}, handle: (*Server).createComment},
+		{method: "POST", path: "/repos/{owner}/{repo}/issues/comments/{comment_id}/reactions",
+			perms: []string{"issues:write", "pull_requests:write"}, handle: (*Server).createReaction},
+		{method: "POST", path: "/repos/{owner}/{repo}/check-runs", perms: []string{"checks:write"},
+			handle: (*Server).createCheckRun},
+		{method: "PATCH", path: "/repos/{owner}/{repo}/check-runs/{check_run_id}", perms: []string{"checks:write"},
+			handle: (*Server).updateCheckRun},
+		{method: "GET", path: "/repos/{owner}/{repo}/check-runs/{check_run_id}", perms: []string{"checks:read"},
+			handle: (*Server).getCheckRun},
+		{method: "GET", path: "/repos/{owner}/{repo}/commits/{ref}/check-runs", perms: []string{"checks:read"},
+			handle: (*Server).listCheckRunsForRef},
+		{method: "POST", path: "/repos/{owner}/{repo}/actions/workflows/{workflow_id}/dispatches",
+			perms: []string{"actions:write"}, handle: (*Server).dispatchWorkflow},
+		{method: "GET", path: "/repos/{owner}/{repo}/actions/runs/{run_id}", perms: []string{"actions:read"},
+			handle: (*Server).getRun},
+	}
+}
+
+// decodeBody decodes a body already validated against the description.
+func decodeBody(c *call, v any) *reply {
+	if len(c.body) == 0 {
+		return nil
+	}
+	if err := json.Unmarshal(c.body, v); err != nil {
+		r := ghError(http.StatusBadRequest, "Problems parsing JSON", c.op.desc.DocURL)
+		r.violation = "body: " + err.Error()
+		return &r
+	}
+	return nil
+}
+
+// intParam returns a path parameter the description declares an integer (validation already passed).
+func intParam(c *call, name string) int64 {
+	n, _ := strconv.ParseInt(c.params[name], 10, 64)
+	return n
+}
+
+// maxPerPage is GitHub's page size limit; larger values are silently capped by GitHub.
+const maxPerPage = 100
+
+// paginate slices n items by the request's page and per_page (GitHub's defaults: 1 and 30), sets the Link header
+// on rep the way GitHub does, and records a violation when per_page exceeds 100 (GitHub silently returns 100, so
+// a client asking for more would miss items it thinks it asked for).
+func (s *Server) paginate(c *call, n int, rep *reply) (start, end int) {
+	per := 30
+	if v := c.query.Get("per_page"); v != "" {
+		per, _ = strconv.Atoi(v)
+	}
+	if per > maxPerPage {
+		rep.violation = fmt.Sprintf("per_page=%d exceeds GitHub's maximum of %d (GitHub silently returns %d)",
+			per, maxPerPage, maxPerPage)
+		per = maxPerPage
+	}
+	if per < 1 {
+		per = 30
+	}
+	page := 1
+	if v := c.query.Get("page"); v != "" {
+		page, _ = strconv.Atoi(v)
+	}
+	page = max(page, 1)
+	last := max((n+per-1)/per, 1)
+	link := func(p int, rel string) string {
+		q := c.r.URL.Query()
+		q.Set("page", strconv.Itoa(p))
+		q.Set("per_page", strconv.Itoa(per))
+		return fmt.Sprintf(`<%s?%s>; rel="%s"`, s.apiURL("%s", c.r.URL.EscapedPath()), q.Encode(), rel)
+	}
+	var links []string
+	if page > 1 {
+		links = append(links, link(min(page-1, last), "prev"))
+	}
+	if page < last {
+		links = append(links, link(page+1, "next"), link(last, "last"))
+	}
+	if page > 1 {
+		links = append(links, link(1, "first"))
+	}
+	if len(links) > 0 {
+		if rep.header == nil {
+			rep.header = http.Header{}
+		}
+		rep.header.Set("Link", strings.Join(links, ", "))
+	}
+	start = min((page-1)*per, n)
+	return start, min(start+per, n)
+}
