@@ -1,0 +1,156 @@
+package intake_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/palantir/go-githubapp/githubapp"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/rs/zerolog"
+
+	"github.com/infra-agent/infra-agent/intake"
+	"github.com/infra-agent/infra-agent/store"
+)
+
+func TestHandlerOutcomes(t *testing.T) {
+	body := fixture(t, "pull_request-12-opened.json")
+	cases := []struct {
+		name       string
+		configure  func(r *recorder)
+		wantStatus store.DeliveryStatus
+		wantError  string
+		metric     string
+	}{
+		{"success", func(*recorder) {}, store.DeliveryProcessed, "", "infra_agent_deliveries_processed_total"},
+		{"error", func(r *recorder) { r.fail = errors.New("creating check run: 502 Bad Gateway") }, store.DeliveryFailed, "creating check run: 502 Bad Gateway", "infra_agent_deliveries_failed_total"},
+		{"panic", func(r *recorder) { r.panics = true }, store.DeliveryFailed, "handler for pull_request panicked: handler bug", "infra_agent_deliveries_failed_total"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := newRecorder("pull_request")
+			tc.configure(rec)
+			h := newHarness(t, "", []githubapp.EventHandler{rec}, intake.WithSweepInterval(time.Hour))
+			if got := h.postSigned("pull_request", "outcome", body); got != http.StatusOK {
+				t.Fatalf("status %d, want 200: the outcome is not GitHub's business", got)
+			}
+			if err := h.stop(context.Background()); err != nil {
+				t.Fatalf("stopping: %v", err)
+			}
+			status, errText, attempts, _ := deliveryStatus(t, h.path, "outcome")
+			if status != string(tc.wantStatus) || errText != tc.wantError || attempts != 1 {
+				t.Errorf("delivery = %q %q after %d attempts, want %q %q after 1", status, errText, attempts, tc.wantStatus, tc.wantError)
+			}
+			if got := counter(t, h.reg, tc.metric, "pull_request"); got != 1 {
+				t.Errorf("%s = %v, want 1", tc.metric, got)
+			}
+		})
+	}
+}
+
+// TestHandlerContext checks what a handler gets: its own deadline, the request's
+// logger with the delivery id, and no cancellation when the request ends.
+func TestHandlerContext(t *testing.T) {
+	body := fixture(t, "issue_comment-03-created.json")
+	type seen struct {
+		deadline  time.Duration
+		errAfter  error
+		responder bool
+	}
+	results := make(chan seen, 1)
+	responded := make(chan struct{})
+	rec := newRecorder("issue_comment")
+	rec.inspect = func(ctx context.Context, _ string) {
+		<-responded // the HTTP exchange is over
+		var s seen
+		if dl, ok := ctx.Deadline(); ok {
+			s.deadline = time.Until(dl)
+		}
+		zerolog.Ctx(ctx).Info().Msg("handler says hello")
+		s.errAfter = ctx.Err()
+		func() {
+			defer func() { s.responder = recover() == nil }()
+			githubapp.SetResponder(ctx, func(http.ResponseWriter, *http.Request) {})
+		}()
+		results <- s
+	}
+	h := newHarness(t, "", []githubapp.EventHandler{rec}, intake.WithHandlerTimeout(time.Minute))
+	if got := h.postSigned("issue_comment", "ctx-delivery", body); got != http.StatusOK {
+		t.Fatalf("status %d", got)
+	}
+	close(responded)
+	got := <-results
+	if got.deadline <= 0 || got.deadline > time.Minute {
+		t.Errorf("handler deadline in %v, want within the 1m handler timeout", got.deadline)
+	}
+	if got.errAfter != nil {
+		t.Errorf("handler context cancelled after the response: %v", got.errAfter)
+	}
+	if !got.responder {
+		t.Errorf("SetResponder panicked: the handler context is not initialised for it")
+	}
+	var line string
+	for _, l := range strings.Split(h.logs.String(), "\n") {
+		if strings.Contains(l, "handler says hello") {
+			line = l
+		}
+	}
+	for _, want := range []string{`"github_delivery_id":"ctx-delivery"`, `"github_event_type":"issue_comment"`} {
+		if !strings.Contains(line, want) {
+			t.Errorf("handler log line %q lacks %s", line, want)
+		}
+	}
+}
+
+func TestStartValidation(t *testing.T) {
+	st, err := store.Open(context.Background(), t.TempDir()+"/db.sqlite")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	handlers := []githubapp.EventHandler{newRecorder("issue_comment")}
+	reg := prometheus.NewRegistry()
+	first, err := intake.Start(context.Background(), st, handlers, intake.WithRegisterer(reg))
+	if err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+	t.Cleanup(func() { _ = first.Shutdown(context.Background()) })
+
+	cases := []struct {
+		name string
+		st   store.Store
+		opts []intake.Option
+	}{
+		{"no store", nil, nil},
+		{"no workers", st, []intake.Option{intake.WithWorkers(0)}},
+		{"no queue", st, []intake.Option{intake.WithQueueSize(0)}},
+		{"no batch", st, []intake.Option{intake.WithMaxBatch(0)}},
+		{"no handler timeout", st, []intake.Option{intake.WithHandlerTimeout(0)}},
+		{"metrics registered twice", st, []intake.Option{intake.WithRegisterer(reg)}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			s, err := intake.Start(context.Background(), tc.st, handlers, tc.opts...)
+			if err == nil {
+				_ = s.Shutdown(context.Background())
+				t.Fatalf("Start succeeded, want an error")
+			}
+		})
+	}
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := map[string]bool{}
+	for _, f := range families {
+		names[f.GetName()] = true
+	}
+	for _, want := range []string{"infra_agent_delivery_queue_depth", "infra_agent_delivery_batch_size", "infra_agent_delivery_commit_seconds"} {
+		if !names[want] {
+			t.Errorf("metric %s not registered", want)
+		}
+	}
+}
