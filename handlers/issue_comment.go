@@ -1,0 +1,96 @@
+package handlers
+
+import (
+	"context"
+
+	"github.com/google/go-github/v62/github"
+	"github.com/palantir/go-githubapp/githubapp"
+
+	"github.com/infra-agent/infra-agent/command"
+	"github.com/infra-agent/infra-agent/jobs"
+	"github.com/infra-agent/infra-agent/wire"
+)
+
+// IssueComment turns an `/agent` command in a new comment on an issue or pull
+// request into a task. Only the first command of a comment is acted on.
+type IssueComment struct {
+	Jobs Submitter
+}
+
+var _ githubapp.EventHandler = (*IssueComment)(nil)
+
+// Handles implements githubapp.EventHandler.
+func (h *IssueComment) Handles() []string { return []string{"issue_comment"} }
+
+// commentApp holds the field go-github v62 does not decode on a comment.
+type commentApp struct {
+	Comment struct {
+		PerformedViaGithubApp *github.App `json:"performed_via_github_app"`
+	} `json:"comment"`
+}
+
+// Handle implements githubapp.EventHandler.
+func (h *IssueComment) Handle(ctx context.Context, eventType, deliveryID string, payload []byte) error {
+	var ev github.IssueCommentEvent
+	if err := decode(eventType, deliveryID, payload, &ev); err != nil {
+		return err
+	}
+	ctx, logger := githubapp.PreparePRContext(ctx, ev.GetInstallation().GetID(), ev.GetRepo(), ev.GetIssue().GetNumber())
+	ctx, _ = withFields(ctx, logger.With().Int64(LogKeyCommentID, ev.GetComment().GetID()).Logger(), ev.GetAction(), ev.GetSender())
+
+	// Only new comments: an edit could smuggle a command into a comment that
+	// was authorised, reviewed or answered before.
+	if ev.GetAction() != "created" {
+		return ignore(ctx, "comment "+ev.GetAction())
+	}
+	author := ev.GetComment().GetUser()
+	if isBot(author) || isBot(ev.GetSender()) {
+		return ignore(ctx, "comment by a bot")
+	}
+	var via commentApp
+	if err := decode(eventType, deliveryID, payload, &via); err != nil {
+		return err
+	}
+	if via.Comment.PerformedViaGithubApp != nil {
+		return ignore(ctx, "comment posted through an app")
+	}
+	cmds := command.Parse(ev.GetComment().GetBody())
+	if len(cmds) == 0 {
+		return ignore(ctx, "no command")
+	}
+	cmd := cmds[0]
+
+	t, err := newTask(jobs.SourceIssueComment, deliveryID, ev.GetInstallation(), ev.GetRepo())
+	if err != nil {
+		return err
+	}
+	t.Action, t.Kind = commandAction(cmd)
+	t.Command = cmd.Name
+	if cmd.Name == command.Fix {
+		t.Instructions = cmd.Args
+	}
+	t.SourceID = ev.GetComment().GetID()
+	t.TriggeredAt = ev.GetComment().GetCreatedAt().Time
+	t.Number = ev.GetIssue().GetNumber()
+	t.IsPR = ev.GetIssue().IsPullRequest()
+	t.Actor = author.GetLogin()
+	t.ActorType = author.GetType()
+	return submit(ctx, h.Jobs, t)
+}
+
+// commandAction maps a command to the task action and job kind.
+func commandAction(c command.Command) (jobs.Action, wire.Kind) {
+	switch c.Name {
+	case command.Fix:
+		return jobs.ActionRun, wire.KindFix
+	case command.Plan:
+		return jobs.ActionRun, wire.KindPlan
+	case command.Review:
+		return jobs.ActionRun, wire.KindReview
+	case command.Cancel:
+		return jobs.ActionCancel, ""
+	case command.Help:
+		return jobs.ActionHelp, ""
+	}
+	return jobs.ActionUnknown, ""
+}
