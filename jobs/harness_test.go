@@ -1,0 +1,247 @@
+package jobs
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/palantir/go-githubapp/githubapp"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/rs/zerolog"
+
+	"github.com/infra-agent/infra-agent/internal/fakegithub"
+	"github.com/infra-agent/infra-agent/store"
+	"github.com/infra-agent/infra-agent/wire"
+)
+
+// Fixed names of the test world: installation 1 of account acme has the
+// repository acme/infra, whose pull request #12 comes from branch topic.
+const (
+	testOwner   = "acme"
+	testRepo    = "infra"
+	testPR      = 12
+	testHeadSHA = "1111111111111111111111111111111111111111"
+	testConfig  = ".github/infra-agent.yml"
+)
+
+// clock is a settable time source.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// harness is a Service wired to a fake GitHub over HTTP, through go-githubapp's
+// real client creator, and a real SQLite store.
+type harness struct {
+	t     *testing.T
+	fake  *fakegithub.Server
+	store store.Store
+	svc   *Service
+	clock *clock
+	reg   *prometheus.Registry
+	logs  *syncBuffer
+	// mark is how many calls the fake had seen at the last callsSince.
+	mark int
+}
+
+// newHarness seeds the fake with the test world and builds the service; opt
+// may adjust the options.
+func newHarness(t *testing.T, opt func(*ServiceOptions)) *harness {
+	t.Helper()
+	fake := fakegithub.New(t)
+	fake.AddInstallation(1, testOwner)
+	fake.AddRepo(fakegithub.Repo{ID: 1001, Owner: testOwner, Name: testRepo, DefaultBranch: "main", InstallationID: 1})
+	fake.AddWorkflow(testOwner, testRepo, "infra-agent.yml")
+	fake.SetPermission(testOwner, testRepo, "alice", "write")
+	fake.SetPermission(testOwner, testRepo, "bob", "read")
+	fake.AddPullRequest(testOwner, testRepo, fakegithub.PullRequest{
+		Number: testPR, Title: "Bump instance size", User: "alice",
+		HeadSHA: testHeadSHA, HeadRef: "topic", BaseRef: "main", Files: []string{"main.tf"},
+	})
+
+	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "jobs.db"))
+	if err != nil {
+		t.Fatalf("opening store: %v", err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+
+	h := &harness{t: t, fake: fake, store: st, clock: &clock{t: time.Now()}, reg: prometheus.NewRegistry(), logs: &syncBuffer{}}
+	o := ServiceOptions{
+		Store:           st,
+		Clients:         githubapp.NewClientCreator(fake.URL, fake.URL+"graphql", fake.AppID(), fake.PrivateKeyPEM()),
+		AppID:           fake.AppID(),
+		AppSlug:         "infra-agent",
+		PublicURL:       "https://agent.example.com",
+		Registerer:      h.reg,
+		Now:             h.clock.Now,
+		DispatchBackoff: []time.Duration{0, 0, 0},
+	}
+	if opt != nil {
+		opt(&o)
+	}
+	svc, err := NewService(o)
+	if err != nil {
+		t.Fatalf("NewService: %v", err)
+	}
+	t.Cleanup(svc.Wait)
+	h.svc = svc
+	return h
+}
+
+// ctx returns a context whose logger writes JSON lines to h.logs, as the
+// webhook dispatcher's would, with the delivery id set.
+func (h *harness) ctx(delivery string) context.Context {
+	l := zerolog.New(h.logs).With().Str(githubapp.LogKeyDeliveryID, delivery).Logger()
+	return l.WithContext(context.Background())
+}
+
+// setConfig stores the repository configuration on a branch.
+func (h *harness) setConfig(ref, yaml string) {
+	h.t.Helper()
+	h.fake.SetFile(testOwner, testRepo, ref, testConfig, []byte(yaml))
+}
+
+// addComment adds a comment to the pull request and returns its id.
+func (h *harness) addComment(user, body string) int64 {
+	return h.fake.AddComment(testOwner, testRepo, testPR, fakegithub.Comment{User: user, Body: body})
+}
+
+// submit submits t and fails the test on error.
+func (h *harness) submit(t Task) {
+	h.t.Helper()
+	if err := h.svc.Submit(h.ctx(t.DeliveryID), t); err != nil {
+		h.t.Fatalf("Submit(%s %s by %s): %v", t.Action, t.Kind, t.Actor, err)
+	}
+}
+
+// callsSince returns the GitHub calls made since the previous callsSince.
+func (h *harness) callsSince() []string {
+	calls := h.fake.Calls()
+	out := calls[h.mark:]
+	h.mark = len(calls)
+	return out
+}
+
+// expectCalls asserts that exactly want were the GitHub calls since the
+// previous check, in order.
+func (h *harness) expectCalls(want ...string) {
+	h.t.Helper()
+	got := h.callsSince()
+	if !slices.Equal(got, want) {
+		h.t.Errorf("GitHub calls:\n  got  %s\n  want %s", strings.Join(got, "\n       "), strings.Join(want, "\n       "))
+	}
+}
+
+// jobs returns every job in the store, oldest first.
+func (h *harness) jobs() []store.Job {
+	h.t.Helper()
+	js, err := h.store.ListJobs(context.Background(), store.JobFilter{})
+	if err != nil {
+		h.t.Fatalf("listing jobs: %v", err)
+	}
+	return js
+}
+
+// onlyJob returns the single job in the store.
+func (h *harness) onlyJob() store.Job {
+	h.t.Helper()
+	js := h.jobs()
+	if len(js) != 1 {
+		h.t.Fatalf("want 1 job, have %d: %+v", len(js), js)
+	}
+	return js[0]
+}
+
+// checkRun returns the check run with the given id.
+func (h *harness) checkRun(id int64) fakegithub.CheckRun {
+	h.t.Helper()
+	for _, cr := range h.fake.CheckRuns(testOwner, testRepo) {
+		if cr.ID == id {
+			return cr
+		}
+	}
+	h.t.Fatalf("no check run %d", id)
+	return fakegithub.CheckRun{}
+}
+
+// comments returns the bodies of the comments on the pull request (or issue) n
+// made by this App.
+func (h *harness) appComments(n int) []string {
+	var out []string
+	for _, c := range h.fake.Comments(testOwner, testRepo, n) {
+		if c.User == "infra-agent[bot]" {
+			out = append(out, c.Body)
+		}
+	}
+	return out
+}
+
+// commentTask is the task a `/agent <cmd>` comment by actor on the pull
+// request yields, as the issue_comment handler builds it.
+func commentTask(action Action, kind wire.Kind, actor string, commentID int64) Task {
+	return Task{
+		Action: action, Kind: kind, Command: string(kind),
+		Source: SourceIssueComment, SourceID: commentID, DeliveryID: fmt.Sprintf("delivery-comment-%d", commentID),
+		TriggeredAt:    time.Now(),
+		InstallationID: 1, RepoID: 1001, Owner: testOwner, Repo: testRepo, DefaultBranch: "main",
+		Number: testPR, IsPR: true, Actor: actor, ActorType: "User",
+	}
+}
+
+// Paths of the calls the service makes.
+const (
+	callConfig      = "GET /repos/acme/infra/contents/.github/infra-agent.yml"
+	callOrgRepo     = "GET /repos/acme/.github"
+	callPull        = "GET /repos/acme/infra/pulls/12"
+	callPullFiles   = "GET /repos/acme/infra/pulls/12/files"
+	callCheckRun    = "POST /repos/acme/infra/check-runs"
+	callDispatch    = "POST /repos/acme/infra/actions/workflows/infra-agent.yml/dispatches"
+	callCommentPR   = "POST /repos/acme/infra/issues/12/comments"
+	callPermissionF = "GET /repos/acme/infra/collaborators/%s/permission"
+)
+
+func callPermission(login string) string { return fmt.Sprintf(callPermissionF, login) }
+
+func callReaction(commentID int64) string {
+	return fmt.Sprintf("POST /repos/acme/infra/issues/comments/%d/reactions", commentID)
+}
+
+func callPatchCheckRun(id int64) string {
+	return fmt.Sprintf("PATCH /repos/acme/infra/check-runs/%d", id)
+}
+
+// syncBuffer is a bytes.Buffer safe for the background dispatch goroutine.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}

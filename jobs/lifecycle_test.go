@@ -1,0 +1,317 @@
+package jobs
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/infra-agent/infra-agent/internal/fakegithub"
+	"github.com/infra-agent/infra-agent/store"
+	"github.com/infra-agent/infra-agent/wire"
+)
+
+const dispatchPath = `/repos/acme/infra/actions/workflows/infra-agent\.yml/dispatches$`
+
+func TestDispatchRetriesThenSucceeds(t *testing.T) {
+	h := newHarness(t, nil)
+	h.fake.FailNext("POST", dispatchPath, 2, 502, nil)
+	id := h.addComment("alice", "/agent fix")
+	h.submit(commentTask(ActionRun, wire.KindFix, "alice", id))
+	h.svc.Wait()
+
+	h.expectCalls(callConfig, callOrgRepo, callPermission("alice"), callPull, callCheckRun, callReaction(id),
+		callDispatch, callDispatch, callDispatch)
+	job := h.onlyJob()
+	if job.State != store.JobDispatched || job.DispatchAttempts != 3 {
+		t.Errorf("job %s after %d attempts, want dispatched after 3", job.State, job.DispatchAttempts)
+	}
+	if n := len(h.fake.Dispatches(testOwner, testRepo)); n != 1 {
+		t.Errorf("%d dispatches accepted, want 1", n)
+	}
+	if cr := h.checkRun(job.CheckRunID); cr.Status != "queued" {
+		t.Errorf("check run is %s, want queued", cr.Status)
+	}
+	if got := testutil.ToFloat64(h.svc.metrics.dispatches.WithLabelValues("retry")); got != 2 {
+		t.Errorf("dispatch retry metric = %v, want 2", got)
+	}
+}
+
+func TestDispatchFailsForGood(t *testing.T) {
+	tests := []struct {
+		name     string
+		status   int
+		attempts int
+		reason   string
+	}{
+		{name: "server errors", status: 502, attempts: 4, reason: "GitHub answered 502"},
+		// A missing workflow will not appear by waiting: no retries.
+		{name: "no workflow", status: 404, attempts: 1, reason: "the workflow file is missing on the default branch"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t, nil)
+			h.fake.FailNext("POST", dispatchPath, 10, tt.status, nil)
+			id := h.addComment("alice", "/agent fix")
+			h.submit(commentTask(ActionRun, wire.KindFix, "alice", id))
+			h.svc.Wait()
+
+			want := []string{callConfig, callOrgRepo, callPermission("alice"), callPull, callCheckRun, callReaction(id)}
+			for range tt.attempts {
+				want = append(want, callDispatch)
+			}
+			job := h.onlyJob()
+			want = append(want, callPatchCheckRun(job.CheckRunID))
+			h.expectCalls(want...)
+
+			if job.State != store.JobFailed || job.DispatchAttempts != tt.attempts || !strings.Contains(job.Detail, tt.reason) {
+				t.Errorf("job %s after %d attempts (%q), want failed after %d", job.State, job.DispatchAttempts, job.Detail, tt.attempts)
+			}
+			cr := h.checkRun(job.CheckRunID)
+			if cr.Status != "completed" || cr.Conclusion != "failure" || !strings.Contains(cr.Output.Summary, tt.reason) {
+				t.Errorf("check run %s/%s:\n%s\nwant completed/failure naming %q", cr.Status, cr.Conclusion, cr.Output.Summary, tt.reason)
+			}
+			if n := len(h.fake.Dispatches(testOwner, testRepo)); n != 0 {
+				t.Errorf("%d dispatches accepted, want 0", n)
+			}
+		})
+	}
+}
+
+// TestDispatchRetryStopsWhenSuperseded: a newer job takes over while the
+// older one waits to retry; the older one is not dispatched after all.
+func TestDispatchRetryStopsWhenSuperseded(t *testing.T) {
+	h := newHarness(t, func(o *ServiceOptions) { o.DispatchBackoff = []time.Duration{time.Hour} })
+	waiting, release := make(chan struct{}), make(chan struct{})
+	h.svc.sleep = func(ctx context.Context, d time.Duration) error {
+		if d != time.Hour {
+			t.Errorf("backoff %s, want the configured hour", d)
+		}
+		close(waiting)
+		<-release
+		return nil
+	}
+	h.fake.FailNext("POST", dispatchPath, 1, 503, nil)
+	first := h.addComment("alice", "/agent fix")
+	h.submit(commentTask(ActionRun, wire.KindFix, "alice", first))
+	<-waiting
+	older := h.onlyJob()
+	second := h.addComment("alice", "/agent fix again")
+	h.submit(commentTask(ActionRun, wire.KindFix, "alice", second))
+	close(release)
+	h.svc.Wait()
+
+	h.expectCalls(callConfig, callOrgRepo, callPermission("alice"), callPull, callCheckRun, callReaction(first), callDispatch,
+		callConfig, callOrgRepo, callPermission("alice"), callPull, callPatchCheckRun(older.CheckRunID), callCheckRun, callReaction(second), callDispatch)
+	js := h.jobs()
+	if js[0].ID != older.ID || js[0].State != store.JobSuperseded || js[1].State != store.JobDispatched {
+		t.Errorf("jobs are %s and %s, want superseded and dispatched", js[0].State, js[1].State)
+	}
+	if ds := h.fake.Dispatches(testOwner, testRepo); len(ds) != 1 || ds[0].Inputs[wire.WorkflowInput] != js[1].ID {
+		t.Errorf("dispatches = %+v, want only the newer job's", ds)
+	}
+}
+
+func TestRemediationOnIssue(t *testing.T) {
+	h := newHarness(t, nil)
+	h.fake.AddIssue(testOwner, testRepo, fakegithub.Issue{Number: 30, Title: "S3 bucket is public", Body: "make it private", User: "alice"})
+	task := Task{
+		Action: ActionRun, Kind: wire.KindRemediate, Source: SourceIssues, SourceID: 7030, DeliveryID: "delivery-label",
+		InstallationID: 1, RepoID: 1001, Owner: testOwner, Repo: testRepo, DefaultBranch: "main",
+		Number: 30, Actor: "alice", ActorType: "User", Label: "infra-agent:remediate",
+		Instructions: "S3 bucket is public\n\nmake it private",
+	}
+	h.submit(task)
+	h.expectCalls(callConfig, callOrgRepo, callPermission("alice"), "GET /repos/acme/infra/branches/main", callCheckRun, callDispatch)
+	job := h.onlyJob()
+	cr := h.checkRun(job.CheckRunID)
+	if cr.Name != "infra-agent/remediate" || cr.HeadSHA == "" || cr.HeadSHA != job.HeadSHA {
+		t.Errorf("check run %s on %q, want infra-agent/remediate on the default branch head %q", cr.Name, cr.HeadSHA, job.HeadSHA)
+	}
+
+	other := task
+	other.Label, other.DeliveryID = "bug", "delivery-label-2"
+	h.submit(other)
+	h.expectCalls(callConfig, callOrgRepo)
+	h.onlyJob()
+}
+
+func TestWatchdogTimesOutQueuedJob(t *testing.T) {
+	h := newHarness(t, nil)
+	h.submit(commentTask(ActionRun, wire.KindFix, "alice", h.addComment("alice", "/agent fix")))
+	h.callsSince()
+	job := h.onlyJob()
+	ctx := h.ctx("watchdog")
+
+	h.clock.Advance(4 * time.Minute)
+	if err := h.svc.Sweep(ctx); err != nil {
+		t.Fatal(err)
+	}
+	h.expectCalls() // not yet
+
+	h.clock.Advance(2 * time.Minute)
+	if err := h.svc.Sweep(ctx); err != nil {
+		t.Fatal(err)
+	}
+	h.expectCalls(callPatchCheckRun(job.CheckRunID), callCommentPR)
+	if j := h.onlyJob(); j.State != store.JobTimedOut {
+		t.Errorf("job is %s, want timed_out", j.State)
+	}
+	cr := h.checkRun(job.CheckRunID)
+	if cr.Conclusion != "timed_out" {
+		t.Errorf("check run conclusion %q, want timed_out", cr.Conclusion)
+	}
+	got := h.appComments(testPR)
+	if len(got) != 1 {
+		t.Fatalf("comments = %q, want 1", got)
+	}
+	for _, want := range []string{"No runner picked up job", "`.github/workflows/infra-agent.yml` exists on the default branch `main`",
+		"`workflow_dispatch`", "GitHub Actions is enabled", "a runner is available"} {
+		if !strings.Contains(got[0], want) {
+			t.Errorf("timeout comment does not say %q:\n%s", want, got[0])
+		}
+	}
+
+	// A second pass, or a second replica, finds nothing to do.
+	if err := h.svc.Sweep(ctx); err != nil {
+		t.Fatal(err)
+	}
+	h.expectCalls()
+}
+
+func TestWatchdogRunningWithoutHeartbeat(t *testing.T) {
+	h := newHarness(t, nil)
+	h.submit(commentTask(ActionRun, wire.KindPlan, "alice", h.addComment("alice", "/agent plan")))
+	h.callsSince()
+	job := h.onlyJob()
+	running, beat := store.JobRunning, h.clock.Now()
+	if _, err := h.store.UpdateJob(context.Background(), job.ID, nil, store.JobUpdate{State: &running, HeartbeatAt: &beat}); err != nil {
+		t.Fatal(err)
+	}
+	h.clock.Advance(14 * time.Minute) // past the queued limit, within the heartbeat limit
+	if err := h.svc.Sweep(h.ctx("watchdog")); err != nil {
+		t.Fatal(err)
+	}
+	h.expectCalls()
+
+	h.clock.Advance(2 * time.Minute)
+	if err := h.svc.Sweep(h.ctx("watchdog")); err != nil {
+		t.Fatal(err)
+	}
+	h.expectCalls(callPatchCheckRun(job.CheckRunID), callCommentPR)
+	if got := h.appComments(testPR); len(got) != 1 || !strings.Contains(got[0], "no heartbeat for 15m0s") {
+		t.Errorf("comments = %q", got)
+	}
+}
+
+func TestReconcileRun(t *testing.T) {
+	tests := []struct {
+		name       string
+		conclusion string
+		byTitle    bool
+		state      store.JobState
+		checkRun   string
+		note       string
+	}{
+		{name: "failure", conclusion: "failure", state: store.JobFailed, checkRun: "failure", note: "ended with `failure`"},
+		{name: "cancelled by title", conclusion: "cancelled", byTitle: true, state: store.JobCancelled, checkRun: "cancelled", note: "was cancelled"},
+		{name: "timed out", conclusion: "timed_out", state: store.JobTimedOut, checkRun: "timed_out", note: "hit its time limit"},
+		{name: "success without report", conclusion: "success", state: store.JobFailed, checkRun: "failure", note: "the runner ended without reporting"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t, nil)
+			h.submit(commentTask(ActionRun, wire.KindFix, "alice", h.addComment("alice", "/agent fix")))
+			h.callsSince()
+			job := h.onlyJob()
+			runID := job.RunID
+			if tt.byTitle || runID == 0 {
+				// As after a 204 from an older GitHub Enterprise Server: no run id.
+				zero := int64(0)
+				if _, err := h.store.UpdateJob(context.Background(), job.ID, nil, store.JobUpdate{RunID: &zero}); err != nil {
+					t.Fatal(err)
+				}
+				runID = 777
+			}
+			ev := RunEvent{
+				InstallationID: 1, Owner: testOwner, Repo: testRepo, RunID: runID,
+				WorkflowPath: ".github/workflows/infra-agent.yml", DisplayTitle: RunTitlePrefix + job.ID,
+				HeadBranch: "main", Conclusion: tt.conclusion, Event: "workflow_dispatch",
+			}
+			if err := h.svc.ReconcileRun(h.ctx("delivery-run"), ev); err != nil {
+				t.Fatal(err)
+			}
+			h.expectCalls(callPatchCheckRun(job.CheckRunID))
+			got := h.onlyJob()
+			if got.State != tt.state || got.RunID != runID {
+				t.Errorf("job %s run %d, want %s run %d", got.State, got.RunID, tt.state, runID)
+			}
+			cr := h.checkRun(job.CheckRunID)
+			if cr.Conclusion != tt.checkRun || !strings.Contains(cr.Output.Summary, tt.note) ||
+				!strings.Contains(cr.Output.Summary, "/acme/infra/actions/runs/") {
+				t.Errorf("check run %s:\n%s\nwant %s with %q and a link to the run", cr.Conclusion, cr.Output.Summary, tt.checkRun, tt.note)
+			}
+
+			// The same event again: the job is no longer active.
+			if err := h.svc.ReconcileRun(h.ctx("delivery-run"), ev); err != nil {
+				t.Fatal(err)
+			}
+			h.expectCalls()
+		})
+	}
+}
+
+func TestReconcileRunIgnoresUnknownRuns(t *testing.T) {
+	h := newHarness(t, nil)
+	h.submit(commentTask(ActionRun, wire.KindFix, "alice", h.addComment("alice", "/agent fix")))
+	h.callsSince()
+	job := h.onlyJob()
+	events := map[string]RunEvent{
+		"other run":           {InstallationID: 1, Owner: testOwner, Repo: testRepo, RunID: 424299, DisplayTitle: "CI", Conclusion: "failure"},
+		"unknown job id":      {InstallationID: 1, Owner: testOwner, Repo: testRepo, RunID: 424299, DisplayTitle: RunTitlePrefix + "nope", Conclusion: "failure"},
+		"same id, other repo": {InstallationID: 1, Owner: testOwner, Repo: "other", RunID: 424299, DisplayTitle: RunTitlePrefix + job.ID, Conclusion: "failure"},
+		"same id, other flow": {InstallationID: 1, Owner: testOwner, Repo: testRepo, RunID: 424299, WorkflowPath: ".github/workflows/ci.yml", DisplayTitle: RunTitlePrefix + job.ID, Conclusion: "failure"},
+		"not completed":       {InstallationID: 1, Owner: testOwner, Repo: testRepo, RunID: job.RunID, DisplayTitle: RunTitlePrefix + job.ID},
+	}
+	for name, ev := range events {
+		t.Run(name, func(t *testing.T) {
+			if err := h.svc.ReconcileRun(h.ctx("delivery-run"), ev); err != nil {
+				t.Fatal(err)
+			}
+			h.expectCalls()
+			if j := h.onlyJob(); j.State != store.JobDispatched {
+				t.Errorf("job is %s, want still dispatched", j.State)
+			}
+		})
+	}
+}
+
+// TestCheckRunCreationFails: without a check run the job is failed before
+// dispatch and the failure is explained in a comment.
+func TestCheckRunCreationFails(t *testing.T) {
+	h := newHarness(t, nil)
+	h.fake.FailNext("POST", `/repos/acme/infra/check-runs$`, 1, 500, nil)
+	id := h.addComment("alice", "/agent fix")
+	task := commentTask(ActionRun, wire.KindFix, "alice", id)
+	if err := h.svc.Submit(h.ctx(task.DeliveryID), task); err == nil {
+		t.Error("Submit hid the check run failure")
+	}
+	h.expectCalls(callConfig, callOrgRepo, callPermission("alice"), callPull, callCheckRun, callCommentPR)
+	if j := h.onlyJob(); j.State != store.JobFailed || j.CheckRunID != 0 {
+		t.Errorf("job %s with check run %d, want failed without one", j.State, j.CheckRunID)
+	}
+	if got := h.appComments(testPR); len(got) != 1 || !strings.Contains(got[0], "could not create its check run") {
+		t.Errorf("comments = %q", got)
+	}
+	if n := len(h.fake.Dispatches(testOwner, testRepo)); n != 0 {
+		t.Errorf("%d dispatches, want none", n)
+	}
+
+	// The redelivery finds the job and stays quiet.
+	if err := h.svc.Submit(h.ctx(task.DeliveryID), task); err != nil {
+		t.Fatal(err)
+	}
+	h.expectCalls(callConfig, callOrgRepo, callPermission("alice"), callPull)
+}

@@ -1,0 +1,135 @@
+package jobs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"path"
+	"strings"
+
+	"github.com/google/go-github/v62/github"
+	"github.com/rs/zerolog"
+
+	"github.com/infra-agent/infra-agent/checks"
+	"github.com/infra-agent/infra-agent/store"
+)
+
+// RunTitlePrefix starts the run-name of the agent workflow: "infra-agent job
+// <job id>", shown as display_title in workflow_run events. The workflow
+// template sets it, so a run can be matched to its job when the dispatch
+// response carried no run id.
+const RunTitlePrefix = "infra-agent job "
+
+// ReconcileRun closes the job of a completed workflow run whose runner never
+// reported: a run that failed, was cancelled or timed out fails (or cancels)
+// the job, and a run that succeeded while its job is still active means the
+// runner ended without reporting, which fails the job too. The job's check run
+// is concluded with a note linking the run. Runs that match no active job are
+// ignored.
+func (s *Service) ReconcileRun(ctx context.Context, r RunEvent) error {
+	logger := zerolog.Ctx(ctx).With().Int64(logKeyRunID, r.RunID).Str(logKeyConclusion, r.Conclusion).Logger()
+	ctx = logger.WithContext(ctx)
+	if r.Conclusion == "" {
+		logger.Debug().Msg("workflow run has no conclusion; ignored")
+		return nil
+	}
+	job, ok, err := s.findRunJob(ctx, r)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		logger.Debug().Str(logKeyDisplayTitle, r.DisplayTitle).Msg("workflow run matches no active job; ignored")
+		return nil
+	}
+	ctx = jobContext(ctx, job)
+	logger = *zerolog.Ctx(ctx)
+
+	state, conclusion := store.JobFailed, "failure"
+	switch r.Conclusion {
+	case "cancelled":
+		state, conclusion = store.JobCancelled, "cancelled"
+	case "timed_out":
+		state, conclusion = store.JobTimedOut, "timed_out"
+	}
+	detail := fmt.Sprintf("workflow run %d ended with %s before the runner reported", r.RunID, r.Conclusion)
+	if r.Conclusion == "success" {
+		detail = fmt.Sprintf("the runner ended without reporting (workflow run %d succeeded)", r.RunID)
+	}
+	u := store.JobUpdate{State: &state, Detail: &detail}
+	if job.RunID == 0 {
+		u.RunID = &r.RunID
+	}
+	ended, err := s.store.UpdateJob(ctx, job.ID, store.ActiveStates, u)
+	if errors.Is(err, store.ErrConflict) {
+		logger.Debug().Msg("job ended meanwhile; nothing to reconcile")
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("reconciling job %s with run %d: %w", job.ID, r.RunID, err)
+	}
+	s.metrics.jobEntered(ended.Kind, state)
+	logger.Warn().Str(logKeyState, string(state)).Msg("workflow run ended without a report; job closed")
+	ctx, cancel := detached(ctx)
+	defer cancel()
+
+	client, err := s.clients.NewInstallationClient(ended.InstallationID)
+	if err != nil {
+		return fmt.Errorf("creating client for installation %d: %w", ended.InstallationID, err)
+	}
+	info := jobInfo(ended)
+	info.RunURL = runURL(client, ended.Owner, ended.Repo, r.RunID)
+	return s.concludeJob(ctx, client, ended, conclusion, checks.JobRunEnded(info, r.Conclusion))
+}
+
+// findRunJob finds the active job of a run: by the run id recorded at
+// dispatch, else by the job id in the run's title. A title match counts only
+// for a job of the same installation, repository and workflow, so a run
+// elsewhere cannot close someone else's job by naming it.
+func (s *Service) findRunJob(ctx context.Context, r RunEvent) (store.Job, bool, error) {
+	active, err := s.store.ListJobs(ctx, store.JobFilter{
+		States: store.ActiveStates, InstallationID: r.InstallationID, Owner: r.Owner, Repo: r.Repo,
+	})
+	if err != nil {
+		return store.Job{}, false, fmt.Errorf("listing active jobs of %s/%s: %w", r.Owner, r.Repo, err)
+	}
+	for _, j := range active {
+		if r.RunID != 0 && j.RunID == r.RunID {
+			return j, true, nil
+		}
+	}
+	id, ok := strings.CutPrefix(strings.TrimSpace(r.DisplayTitle), RunTitlePrefix)
+	if !ok || id == "" {
+		return store.Job{}, false, nil
+	}
+	for _, j := range active {
+		if j.ID != id {
+			continue
+		}
+		if j.RunID != 0 && j.RunID != r.RunID {
+			return store.Job{}, false, nil // the job is bound to another run
+		}
+		if r.WorkflowPath != "" && path.Base(r.WorkflowPath) != j.Workflow {
+			return store.Job{}, false, nil
+		}
+		return j, true, nil
+	}
+	return store.Job{}, false, nil
+}
+
+// runURL is the web address of a workflow run, derived from the API address
+// (api.github.com → github.com; GitHub Enterprise Server's /api/v3/ → /).
+func runURL(client *github.Client, owner, repo string, runID int64) string {
+	if runID == 0 {
+		return ""
+	}
+	base := *client.BaseURL
+	switch {
+	case base.Host == "api.github.com":
+		base.Host = "github.com"
+		base.Path = "/"
+	case strings.HasSuffix(base.Path, "/api/v3/"):
+		base.Path = strings.TrimSuffix(base.Path, "api/v3/")
+	}
+	return base.JoinPath(url.PathEscape(owner), url.PathEscape(repo), "actions", "runs", fmt.Sprint(runID)).String()
+}

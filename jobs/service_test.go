@@ -1,0 +1,114 @@
+package jobs
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/palantir/go-githubapp/githubapp"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/infra-agent/infra-agent/store"
+	"github.com/infra-agent/infra-agent/wire"
+)
+
+func TestNewServiceValidates(t *testing.T) {
+	h := newHarness(t, nil)
+	clients := githubapp.NewClientCreator(h.fake.URL, h.fake.URL+"graphql", h.fake.AppID(), h.fake.PrivateKeyPEM())
+	tests := []struct {
+		name string
+		o    ServiceOptions
+		want string
+	}{
+		{"no store", ServiceOptions{Clients: clients, AppID: 1}, "a store is required"},
+		{"no clients", ServiceOptions{Store: h.store, AppID: 1}, "client creator is required"},
+		{"no app id", ServiceOptions{Store: h.store, Clients: clients}, "App id must be positive"},
+		// The harness registered the metrics on h.reg already.
+		{"metrics twice", ServiceOptions{Store: h.store, Clients: clients, AppID: 1, Registerer: h.reg}, "already registered"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := NewService(tt.o); err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("NewService error = %v, want %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestServiceDefaults(t *testing.T) {
+	h := newHarness(t, func(o *ServiceOptions) { o.DispatchBackoff = nil; o.Now = nil })
+	if got := h.svc.backoff; len(got) != 3 || got[0] != 5*time.Second || got[1] != 10*time.Second || got[2] != 20*time.Second {
+		t.Errorf("default backoff = %v, want [5s 10s 20s]", got)
+	}
+	if h.svc.queuedTimeout != 5*time.Minute || h.svc.runningTimeout != 15*time.Minute {
+		t.Errorf("default timeouts = %s, %s", h.svc.queuedTimeout, h.svc.runningTimeout)
+	}
+	noRetry := newHarness(t, func(o *ServiceOptions) { o.DispatchBackoff = []time.Duration{} })
+	if len(noRetry.svc.backoff) != 0 {
+		t.Errorf("an empty backoff became %v, want no retries", noRetry.svc.backoff)
+	}
+}
+
+func TestMetricsExposed(t *testing.T) {
+	h := newHarness(t, nil)
+	h.submit(commentTask(ActionRun, wire.KindFix, "alice", h.addComment("alice", "/agent fix")))
+	h.submit(commentTask(ActionRun, wire.KindFix, "bob", h.addComment("bob", "/agent fix")))
+	want := `
+# HELP infra_agent_policy_decisions_total Policy decisions, by trigger source and verdict: allowed, static, denied or ignored.
+# TYPE infra_agent_policy_decisions_total counter
+infra_agent_policy_decisions_total{source="issue_comment",verdict="allowed"} 1
+infra_agent_policy_decisions_total{source="issue_comment",verdict="denied"} 1
+`
+	if err := testutil.GatherAndCompare(h.reg, strings.NewReader(want), "infra_agent_policy_decisions_total"); err != nil {
+		t.Error(err)
+	}
+	if got := testutil.ToFloat64(h.svc.metrics.transitions.WithLabelValues("fix", "dispatched")); got != 1 {
+		t.Errorf("dispatched transitions = %v, want 1", got)
+	}
+	if n, err := testutil.GatherAndCount(h.reg, "infra_agent_jobs_created_total"); err != nil || n != len(wire.Kinds) {
+		t.Errorf("jobs created series = %d (%v), want one per kind", n, err)
+	}
+}
+
+func TestRecordInstallation(t *testing.T) {
+	h := newHarness(t, nil)
+	in := store.Installation{ID: 77, Account: "acme", Action: "created", Repos: []string{"acme/infra"}}
+	if err := h.svc.RecordInstallation(h.ctx("delivery-install"), in); err != nil {
+		t.Fatal(err)
+	}
+	got, err := h.store.GetInstallation(context.Background(), 77)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Account != "acme" || got.Action != "created" || len(got.Repos) != 1 || !got.UpdatedAt.Equal(h.clock.Now()) {
+		t.Errorf("installation = %+v", got)
+	}
+	h.expectCalls()
+}
+
+func TestRunWatchdogSweepsUntilCancelled(t *testing.T) {
+	h := newHarness(t, nil)
+	h.submit(commentTask(ActionRun, wire.KindFix, "alice", h.addComment("alice", "/agent fix")))
+	h.callsSince()
+	h.clock.Advance(time.Hour)
+
+	ctx, cancel := context.WithCancel(h.ctx("watchdog"))
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		h.svc.RunWatchdog(ctx, 5*time.Millisecond)
+	}()
+	deadline := time.Now().Add(30 * time.Second)
+	// The comment is the last thing a timeout does.
+	for len(h.appComments(testPR)) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the watchdog never timed the job out")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	cancel()
+	<-done
+	job := h.onlyJob()
+	h.expectCalls(callPatchCheckRun(job.CheckRunID), callCommentPR)
+}

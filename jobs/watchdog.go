@@ -1,0 +1,111 @@
+package jobs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/infra-agent/infra-agent/checks"
+	"github.com/infra-agent/infra-agent/store"
+)
+
+// Sweep is one watchdog pass: it times out jobs still queued or dispatched
+// (never claimed) after QueuedTimeout, and running jobs whose last heartbeat
+// is older than RunningTimeout. Their check runs conclude timed_out and the
+// pull request or issue gets a comment saying what to check. The state change
+// is conditional on the state the job was seen in, so two replicas sweeping at
+// once never conclude a job twice.
+func (s *Service) Sweep(ctx context.Context) error {
+	active, err := s.store.ListJobs(ctx, store.JobFilter{States: store.ActiveStates})
+	if err != nil {
+		return fmt.Errorf("listing active jobs: %w", err)
+	}
+	now := s.now()
+	var errs []error
+	for _, j := range active {
+		stall, since, limit := stallOf(j, s.queuedTimeout, s.runningTimeout)
+		if now.Sub(since) <= limit {
+			continue
+		}
+		if err := s.timeOut(jobContext(ctx, j), j, stall, limit); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// stallOf says how a job would have stalled, since when, and how long it may.
+func stallOf(j store.Job, queued, running time.Duration) (checks.JobStall, time.Time, time.Duration) {
+	switch j.State {
+	case store.JobRunning:
+		since := j.HeartbeatAt
+		if since.IsZero() {
+			since = j.UpdatedAt
+		}
+		return checks.StallNoHeartbeat, since, running
+	case store.JobDispatched:
+		return checks.StallNotClaimed, j.CreatedAt, queued
+	}
+	return checks.StallNotDispatched, j.CreatedAt, queued
+}
+
+// timeOut moves one stalled job to timed_out and says so on GitHub.
+func (s *Service) timeOut(ctx context.Context, j store.Job, stall checks.JobStall, limit time.Duration) error {
+	state := store.JobTimedOut
+	detail := fmt.Sprintf("watchdog: %s after %s", stall, limit)
+	ended, err := s.store.UpdateJob(ctx, j.ID, []store.JobState{j.State}, store.JobUpdate{State: &state, Detail: &detail})
+	if errors.Is(err, store.ErrConflict) {
+		return nil // it moved on, or another replica got there first
+	}
+	if err != nil {
+		return fmt.Errorf("timing out job %s: %w", j.ID, err)
+	}
+	s.metrics.jobEntered(ended.Kind, state)
+	zerolog.Ctx(ctx).Warn().Str(logKeyStall, string(stall)).Str(logKeyPreviousState, string(j.State)).Msg("job timed out")
+	ctx, cancel := detached(ctx)
+	defer cancel()
+
+	client, err := s.clients.NewInstallationClient(ended.InstallationID)
+	if err != nil {
+		return fmt.Errorf("creating client for installation %d: %w", ended.InstallationID, err)
+	}
+	info := jobInfo(ended)
+	info.RunURL = runURL(client, ended.Owner, ended.Repo, ended.RunID)
+	after := limit.String()
+	var errs []error
+	if err := s.concludeJob(ctx, client, ended, "timed_out", checks.JobTimedOut(info, stall, after)); err != nil {
+		errs = append(errs, err)
+	}
+	if err := comment(ctx, client, ended.Owner, ended.Repo, ended.Number, checks.JobTimedOutComment(info, stall, after)); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// RunWatchdog sweeps every interval (DefaultWatchdogEvery when not positive)
+// until ctx ends. A failed pass is logged and the next one tries again: the
+// watchdog is the last line that keeps jobs from hanging.
+func (s *Service) RunWatchdog(ctx context.Context, every time.Duration) {
+	if every <= 0 {
+		every = DefaultWatchdogEvery
+	}
+	ticker := time.NewTicker(every)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-ticker.C:
+		}
+		// A pass may take longer than a short interval; the ticker drops the
+		// ticks it misses.
+		pass, cancel := context.WithTimeout(ctx, max(every, time.Minute))
+		if err := s.Sweep(pass); err != nil {
+			zerolog.Ctx(ctx).Error().Err(err).Msg("watchdog pass failed")
+		}
+		cancel()
+	}
+}
