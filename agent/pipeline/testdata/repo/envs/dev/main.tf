@@ -1,0 +1,7 @@
+module "app" {
+  source = "../../modules/app"
+  name   = "Dev-App"
+  tags = {
+    owner = "team-a"
+  }
+}

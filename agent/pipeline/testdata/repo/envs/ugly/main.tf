@@ -1,0 +1,4 @@
+resource "terraform_data" "ugly" {
+  input = "a"
+  triggers_replace = ["b"]
+}

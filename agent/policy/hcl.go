@@ -1,0 +1,128 @@
+package policy
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/tmccombs/hcl2json/convert"
+
+	"github.com/infra-agent/infra-agent/checks"
+)
+
+// CheckHCL evaluates the policies on every .tf file of the root (each file is
+// one input, as with `conftest test DIR`) and returns the warnings and
+// failures, each at the block it is about.
+func (e *Engine) CheckHCL(ctx context.Context, root Root) ([]checks.Finding, error) {
+	res, err := e.EvaluateHCL(ctx, root)
+	return res.Findings, err
+}
+
+// EvaluateHCL is CheckHCL with conftest's counts.
+func (e *Engine) EvaluateHCL(ctx context.Context, root Root) (Result, error) {
+	rel := root.rel()
+	names, err := configFiles(root.Dir, false)
+	if err != nil {
+		return Result{}, fmt.Errorf("checking %s: %w", rel, err)
+	}
+	var res Result
+	for _, name := range names {
+		fileRel := joinRel(rel, name)
+		src, err := os.ReadFile(filepath.Join(root.Dir, name))
+		if err != nil {
+			return Result{}, fmt.Errorf("reading %s: %w", fileRel, err)
+		}
+		f, err := parseFile(src, name, fileRel)
+		if err != nil {
+			return Result{}, err
+		}
+		input, err := hclInput(f)
+		if err != nil {
+			return Result{}, fmt.Errorf("converting %s: %w", fileRel, err)
+		}
+		hits, counts, err := e.evaluate(ctx, input, fileInfo{name: name, dir: root.Dir})
+		if err != nil {
+			return Result{}, fmt.Errorf("checking %s: %w", fileRel, err)
+		}
+		res.Counts.add(counts)
+		if len(hits) == 0 {
+			continue
+		}
+		blocks := fileBlocks(f, fileRel)
+		for _, h := range hits {
+			res.Findings = append(res.Findings, locateInFile(h, rel, fileRel, blocks))
+		}
+	}
+	sortFindings(res.Findings)
+	return res, nil
+}
+
+// hclInput is the input document conftest's hcl2 parser makes of a file:
+// that parser is hcl2json's convert.Bytes, which is hclsyntax.ParseConfig
+// followed by convert.File, then encoding/json. Calling its halves lets the
+// one parse serve the locator too (parsing is most of the cost of a root).
+func hclInput(f *hcl.File) (any, error) {
+	data, err := convert.File(f, convert.Options{})
+	if err != nil {
+		return nil, err
+	}
+	var input any
+	if err := json.Unmarshal(data, &input); err != nil {
+		return nil, err
+	}
+	return input, nil
+}
+
+// locateInFile places an HCL finding on the block of its file it is about,
+// or on line 1 of the file.
+func locateInFile(h hit, rootRel, fileRel string, blocks []block) checks.Finding {
+	f := newFinding(h, rootRel)
+	f.File, f.Line = fileRel, 1
+	if file, line, ok := declaredLine(h, rootRel, fileRel); ok {
+		f.File, f.Line = file, line
+		f.Address = declaredAddress(h)
+		return f
+	}
+	if addr := declaredAddress(h); addr != "" {
+		f.Address = addr
+		if b, ok := blockForAddress(blocks, addr); ok {
+			f.Line = b.Line
+			return f
+		}
+	}
+	cands := make([]candidate, len(blocks))
+	for i, b := range blocks {
+		cands[i] = blockCandidate(b)
+	}
+	idx := strongest(h.result.Message, cands)
+	if len(idx) == 0 {
+		return f
+	}
+	first := blocks[idx[0]]
+	for _, i := range idx[1:] {
+		if blocks[i].Line != first.Line {
+			return f
+		}
+	}
+	f.Line = first.Line
+	if f.Address == "" {
+		f.Address = first.Address()
+	}
+	return f
+}
+
+// blockForAddress finds the block of one file an address refers to: the
+// block itself, or the module block through which the address is reached.
+func blockForAddress(blocks []block, s string) (block, bool) {
+	a, ok := parseAddress(s)
+	if !ok {
+		return block{}, false
+	}
+	if len(a.Modules) > 0 {
+		return find(blocks, address{Kind: kindModule, Name: a.Modules[0]})
+	}
+	return find(blocks, a)
+}

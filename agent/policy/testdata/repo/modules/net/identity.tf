@@ -1,0 +1,3 @@
+# Who runs the plan.
+
+data "aws_caller_identity" "current" {}

@@ -1,0 +1,84 @@
+package terraform
+
+import (
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+)
+
+// terraformBinary finds the real terraform binary: $TERRAFORM, else terraform
+// on PATH. A missing binary fails the test: these tests exist to run it.
+func terraformBinary(t *testing.T) string {
+	t.Helper()
+	if p := os.Getenv("TERRAFORM"); p != "" {
+		return p
+	}
+	p, err := exec.LookPath("terraform")
+	if err != nil {
+		t.Fatalf("the real terraform binary is needed: set TERRAFORM or put terraform on PATH (%v)", err)
+	}
+	return p
+}
+
+// copyDir copies testdata/NAME into a fresh temporary directory, so runs
+// never write into testdata.
+func copyDir(t *testing.T, name string) string {
+	t.Helper()
+	src := filepath.Join("testdata", name)
+	dst := t.TempDir()
+	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(src, p)
+		if err != nil {
+			return err
+		}
+		target := filepath.Join(dst, rel)
+		if d.IsDir() {
+			return os.MkdirAll(target, 0o755)
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(target, b, 0o644)
+	})
+	if err != nil {
+		t.Fatalf("copying %s: %v", src, err)
+	}
+	return dst
+}
+
+// testEnviron is a small environment for terraform: its PATH and a private
+// HOME, plus extra.
+func testEnviron(t *testing.T, extra ...string) []string {
+	t.Helper()
+	env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}
+	if v, ok := os.LookupEnv("TF_CLI_CONFIG_FILE"); ok {
+		env = append(env, "TF_CLI_CONFIG_FILE="+v)
+	}
+	return append(env, extra...)
+}
+
+// newCLI returns a CLI on dir running the real terraform with a private data
+// directory.
+func newCLI(t *testing.T, dir string, opts Options) *CLI {
+	t.Helper()
+	if opts.Binary == "" {
+		opts.Binary = terraformBinary(t)
+	}
+	if opts.Environ == nil {
+		opts.Environ = testEnviron(t)
+	}
+	if opts.DataDir == "" {
+		opts.DataDir = filepath.Join(t.TempDir(), "data")
+	}
+	c, err := New(dir, opts)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	return c
+}

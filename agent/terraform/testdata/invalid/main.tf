@@ -1,0 +1,8 @@
+resource "terraform_data" "app" {
+  input = var.undeclared
+}
+
+resource "terraform_data" "other" {
+  input  = "x"
+  colour = "blue"
+}

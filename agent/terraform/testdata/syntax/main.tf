@@ -1,0 +1,4 @@
+resource "terraform_data" "app" {
+  input = "a"
+  bad = = 3
+}

@@ -1,0 +1,4 @@
+resource "terraform_data" "app" {
+  input = "a"
+  triggers_replace = ["b"]
+}
