@@ -1,0 +1,227 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/gregjones/httpcache"
+	"github.com/palantir/go-githubapp/githubapp"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/rs/zerolog"
+
+	"github.com/infra-agent/infra-agent/config"
+	"github.com/infra-agent/infra-agent/ghclient"
+	"github.com/infra-agent/infra-agent/handlers"
+	"github.com/infra-agent/infra-agent/intake"
+	"github.com/infra-agent/infra-agent/jobs"
+	"github.com/infra-agent/infra-agent/store"
+)
+
+// maxWebhookBytes is GitHub's cap on a webhook payload (25 MB); anything
+// larger is not from GitHub.
+const maxWebhookBytes = 25 << 20
+
+// watchdogEvery is how often the server looks for stale jobs.
+const watchdogEvery = 60 * time.Second
+
+func runServe(ctx context.Context, args []string, getenv func(string) string, io stdio) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(io.err)
+	configPath := fs.String("config", "", "YAML file with the server settings (the environment overrides it)")
+	if err := fs.Parse(args); err != nil {
+		return &exitError{code: 2}
+	}
+	if fs.NArg() > 0 {
+		return usageError("serve takes no arguments, got %q", fs.Args())
+	}
+	cfg, err := config.LoadServer(*configPath, getenv)
+	if err != nil {
+		return err
+	}
+	logger, err := newLogger(cfg, io.err)
+	if err != nil {
+		return err
+	}
+	ctx = logger.WithContext(ctx)
+	return serve(ctx, cfg)
+}
+
+// newLogger builds the server's logger from its settings.
+func newLogger(cfg config.Server, w io.Writer) (zerolog.Logger, error) {
+	level, err := zerolog.ParseLevel(cfg.LogLevel)
+	if err != nil {
+		return zerolog.Logger{}, fmt.Errorf("log level: %w", err)
+	}
+	if cfg.LogFormat == "console" {
+		w = zerolog.ConsoleWriter{Out: w, TimeFormat: time.RFC3339}
+	}
+	return zerolog.New(w).Level(level).With().Timestamp().Logger(), nil
+}
+
+// serve wires the server (config → clients → store → handlers → dispatcher →
+// mux), runs it until ctx ends, then shuts down in order: stop intake, finish
+// in-flight work, close the store.
+func serve(ctx context.Context, cfg config.Server) error {
+	logger := zerolog.Ctx(ctx)
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	clients, err := newClientCreator(cfg, reg)
+	if err != nil {
+		return err
+	}
+	slug, err := appSlug(ctx, clients)
+	if err != nil {
+		return err
+	}
+
+	st, err := store.Open(ctx, cfg.Database)
+	if err != nil {
+		return fmt.Errorf("opening the database: %w", err)
+	}
+	defer func() {
+		if err := st.Close(); err != nil {
+			logger.Error().Err(err).Msg("closing the database")
+		}
+	}()
+
+	svc, err := jobs.NewService(jobs.ServiceOptions{
+		Store:      st,
+		Clients:    clients,
+		AppID:      cfg.GitHub.App.IntegrationID,
+		AppSlug:    slug,
+		PublicURL:  cfg.PublicURL,
+		Registerer: reg,
+	})
+	if err != nil {
+		return err
+	}
+	hs, err := handlers.New(handlers.Options{
+		AppID: cfg.GitHub.App.IntegrationID, Jobs: svc, Runs: svc, Installations: svc,
+	})
+	if err != nil {
+		return err
+	}
+	sched, err := intake.Start(ctx, st, hs,
+		intake.WithWorkers(cfg.Workers), intake.WithQueueSize(cfg.QueueSize), intake.WithRegisterer(reg))
+	if err != nil {
+		return err
+	}
+	dispatcher := githubapp.NewEventDispatcher(hs, cfg.GitHub.App.WebhookSecret, githubapp.WithScheduler(sched))
+
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listening on %s: %w", cfg.Addr, err)
+	}
+	srv := &http.Server{
+		Handler:           newMux(*logger, dispatcher, reg, st),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		BaseContext:       func(net.Listener) context.Context { return ctx },
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	logger.Info().Str("addr", ln.Addr().String()).Str("app", slug).Int64("app_id", cfg.GitHub.App.IntegrationID).
+		Str("database", databaseKind(cfg.Database)).Msg("listening")
+
+	// Deliveries recorded before a restart but not processed run now.
+	if err := sched.Recover(ctx); err != nil {
+		logger.Error().Err(err).Msg("recovering unprocessed deliveries")
+	}
+	watchdogCtx, stopWatchdog := context.WithCancel(ctx)
+	watchdogDone := make(chan struct{})
+	go func() {
+		defer close(watchdogDone)
+		svc.RunWatchdog(watchdogCtx, watchdogEvery)
+	}()
+
+	var serveErr error
+	select {
+	case <-ctx.Done():
+	case serveErr = <-served:
+	}
+	logger.Info().Msg("shutting down")
+	stopWatchdog()
+	<-watchdogDone
+
+	// ctx is done by now; the drain gets its own deadline.
+	drainCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
+	defer cancel()
+	var errs []error
+	if err := srv.Shutdown(drainCtx); err != nil {
+		errs = append(errs, fmt.Errorf("stopping the HTTP server: %w", err))
+	}
+	if err := sched.Shutdown(drainCtx); err != nil {
+		errs = append(errs, fmt.Errorf("draining webhook work: %w", err))
+	}
+	svc.Wait()
+	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
+		errs = append(errs, fmt.Errorf("serving HTTP: %w", serveErr))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	logger.Info().Msg("stopped")
+	return nil
+}
+
+// newClientCreator builds GitHub API clients with conditional-request caching
+// (one bounded cache per installation), retries that honour rate limits, and
+// metrics.
+func newClientCreator(cfg config.Server, reg prometheus.Registerer) (githubapp.ClientCreator, error) {
+	m, err := ghclient.NewMetrics(reg)
+	if err != nil {
+		return nil, err
+	}
+	cc, err := githubapp.NewDefaultCachingClientCreator(cfg.GitHub,
+		githubapp.WithClientUserAgent("infra-agent/"+version),
+		githubapp.WithClientTimeout(30*time.Second),
+		// alwaysValidate: every cached read is revalidated with If-None-Match;
+		// a 304 does not count against the rate limit and is never stale.
+		githubapp.WithClientCaching(true, func() httpcache.Cache { return ghclient.NewCache(ghclient.DefaultCacheEntries) }),
+		githubapp.WithClientMiddleware(
+			m.Middleware(),
+			ghclient.Retry(ghclient.RetryOptions{}),
+		),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("creating GitHub clients: %w", err)
+	}
+	return cc, nil
+}
+
+// appSlug asks GitHub who this App is: its slug names its bot user, which is
+// how the server recognises events it caused itself. Failing here means the
+// key, the app id or the API URL is wrong, and no webhook could be answered.
+func appSlug(ctx context.Context, clients githubapp.ClientCreator) (string, error) {
+	client, err := clients.NewAppClient()
+	if err != nil {
+		return "", fmt.Errorf("creating the App client: %w", err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	app, _, err := client.Apps.Get(ctx, "")
+	if err != nil {
+		return "", fmt.Errorf("reading the App from GitHub (check GITHUB_APP_INTEGRATION_ID, GITHUB_APP_PRIVATE_KEY and GITHUB_V3_API_URL): %w", err)
+	}
+	if app.GetSlug() == "" {
+		return "", errors.New("reading the App from GitHub: the answer has no slug")
+	}
+	return app.GetSlug(), nil
+}
+
+func databaseKind(dsn string) string {
+	if config.IsPostgres(dsn) {
+		return "postgres"
+	}
+	return "sqlite"
+}

@@ -1,0 +1,378 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/infra-agent/infra-agent/internal/fakegithub"
+	"github.com/infra-agent/infra-agent/store"
+	"github.com/infra-agent/infra-agent/wire"
+)
+
+const (
+	e2eSecret  = "e2e-webhook-secret"
+	e2eOwner   = "runatlantis" // the repository Atlantis's real payload names
+	e2eRepo    = "atlantis-tests"
+	e2eRepoID  = 136474117
+	e2ePR      = 1
+	e2eComment = 396926483
+)
+
+// world is a fake GitHub holding the repository the real payloads name.
+func world(t *testing.T) *fakegithub.Server {
+	t.Helper()
+	fake := fakegithub.New(t)
+	fake.AddInstallation(1, e2eOwner)
+	fake.AddRepo(fakegithub.Repo{ID: e2eRepoID, Owner: e2eOwner, Name: e2eRepo, DefaultBranch: "main", InstallationID: 1})
+	fake.AddWorkflow(e2eOwner, e2eRepo, "infra-agent.yml")
+	fake.SetPermission(e2eOwner, e2eRepo, e2eOwner, "write")
+	fake.AddPullRequest(e2eOwner, e2eRepo, fakegithub.PullRequest{
+		Number: e2ePR, Title: "Add a bucket", User: e2eOwner, HeadRef: "topic", BaseRef: "main", Files: []string{"main.tf"},
+	})
+	fake.AddComment(e2eOwner, e2eRepo, e2ePR, fakegithub.Comment{ID: e2eComment, User: e2eOwner, Body: "/agent fix"})
+	return fake
+}
+
+// server is infra-agent serve running in-process on a free port.
+type server struct {
+	url  string
+	logs *lockedBuffer
+	stop func() error
+}
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// startServer runs `infra-agent serve` through run, configured by environment
+// variables only, and waits for its "listening" log line.
+func startServer(t *testing.T, fake *fakegithub.Server, db string) *server {
+	t.Helper()
+	env := map[string]string{
+		"GITHUB_V3_API_URL":         fake.URL,
+		"GITHUB_V4_API_URL":         fake.URL + "graphql",
+		"GITHUB_APP_INTEGRATION_ID": fmt.Sprint(fake.AppID()),
+		"GITHUB_APP_WEBHOOK_SECRET": e2eSecret,
+		"GITHUB_APP_PRIVATE_KEY":    string(fake.PrivateKeyPEM()),
+		"INFRA_AGENT_ADDR":          "127.0.0.1:0",
+		"INFRA_AGENT_DATABASE":      db,
+		"INFRA_AGENT_PUBLIC_URL":    "https://agent.example.com",
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	logs := &lockedBuffer{}
+	done := make(chan error, 1)
+	go func() {
+		err := run(ctx, []string{"serve"}, func(k string) string { return env[k] }, stdio{out: io.Discard, err: pw})
+		pw.Close()
+		done <- err
+	}()
+	addr := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(pr)
+		sc.Buffer(make([]byte, 1<<20), 1<<20)
+		for sc.Scan() {
+			line := sc.Text()
+			logs.Write([]byte(line + "\n"))
+			var l struct{ Message, Addr string }
+			if json.Unmarshal([]byte(line), &l) == nil && l.Message == "listening" {
+				addr <- l.Addr
+			}
+		}
+	}()
+	stopped := false
+	stop := func() error {
+		if stopped {
+			return nil
+		}
+		stopped = true
+		cancel()
+		select {
+		case err := <-done:
+			return err
+		case <-time.After(30 * time.Second):
+			return fmt.Errorf("serve did not stop within 30 s")
+		}
+	}
+	t.Cleanup(func() { _ = stop() })
+	select {
+	case a := <-addr:
+		return &server{url: "http://" + a, logs: logs, stop: stop}
+	case err := <-done:
+		t.Fatalf("serve ended before listening: %v\n%s", err, logs)
+	case <-time.After(30 * time.Second):
+		t.Fatalf("serve did not start within 30 s\n%s", logs)
+	}
+	return nil
+}
+
+// payload reads a testdata payload and applies edits ("a.b.c" → value).
+func payload(t *testing.T, name string, edits map[string]any) []byte {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join("testdata", "webhooks", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		t.Fatal(err)
+	}
+	for path, v := range edits {
+		parts := strings.Split(path, ".")
+		m := doc
+		for _, p := range parts[:len(parts)-1] {
+			next, ok := m[p].(map[string]any)
+			if !ok {
+				next = map[string]any{}
+				m[p] = next
+			}
+			m = next
+		}
+		m[parts[len(parts)-1]] = v
+	}
+	out, err := json.Marshal(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func commentPayload(t *testing.T, body string) []byte {
+	return payload(t, "atlantis__githubIssueCommentEvent.json", map[string]any{
+		"installation.id": 1,
+		"comment.body":    body,
+	})
+}
+
+// deliver posts a payload as GitHub would, signed with secret.
+func deliver(t *testing.T, url, event, delivery string, body []byte, secret string) int {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, url+"/api/github/hook", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-GitHub-Event", event)
+	req.Header.Set("X-GitHub-Delivery", delivery)
+	if secret != "" {
+		mac := hmac.New(sha256.New, []byte(secret))
+		mac.Write(body)
+		req.Header.Set("X-Hub-Signature-256", "sha256="+hex.EncodeToString(mac.Sum(nil)))
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("delivering %s: %v", event, err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// eventually polls cond until it holds or 15 s pass.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func TestServeEndToEnd(t *testing.T) {
+	fake := world(t)
+	db := filepath.Join(t.TempDir(), "data", "infra-agent.db")
+	srv := startServer(t, fake, db)
+
+	t.Run("health", func(t *testing.T) {
+		resp, err := http.Get(srv.url + "/healthz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || !strings.Contains(string(body), `"ok"`) {
+			t.Errorf("healthz = %d %s", resp.StatusCode, body)
+		}
+	})
+
+	t.Run("refused deliveries make no job", func(t *testing.T) {
+		body := commentPayload(t, "/agent fix")
+		for _, tc := range []struct {
+			name, event, delivery, secret string
+			body                          []byte
+			want                          int
+		}{
+			{"bad signature", "issue_comment", "bad-sig", "not-the-secret", body, 400},
+			{"no signature", "issue_comment", "no-sig", "", body, 400},
+			{"malformed JSON", "issue_comment", "bad-json", e2eSecret, []byte(`{"action":`), 400},
+			{"no delivery id", "issue_comment", "", e2eSecret, body, 400},
+			{"unknown event", "sponsorship", "unknown-event", e2eSecret, []byte(`{"action":"created"}`), 202},
+		} {
+			if got := deliver(t, srv.url, tc.event, tc.delivery, tc.body, tc.secret); got != tc.want {
+				t.Errorf("%s: status %d, want %d", tc.name, got, tc.want)
+			}
+		}
+		if n := len(fake.CheckRuns(e2eOwner, e2eRepo)); n != 0 {
+			t.Errorf("%d check runs after refused deliveries, want 0", n)
+		}
+	})
+
+	t.Run("a /agent fix comment becomes one job, whatever GitHub redelivers", func(t *testing.T) {
+		body := commentPayload(t, "Looks wrong to me.\n/agent fix make the bucket private")
+		for i := 0; i < 5; i++ {
+			if got := deliver(t, srv.url, "issue_comment", "delivery-fix-1", body, e2eSecret); got != 200 {
+				t.Fatalf("delivery %d: status %d, want 200", i+1, got)
+			}
+		}
+		eventually(t, "the workflow dispatch", func() bool { return len(fake.Dispatches(e2eOwner, e2eRepo)) > 0 })
+		time.Sleep(200 * time.Millisecond) // room for a wrong second job to show up
+		ds := fake.Dispatches(e2eOwner, e2eRepo)
+		if len(ds) != 1 {
+			t.Fatalf("%d dispatches, want 1: %+v", len(ds), ds)
+		}
+		if ds[0].Ref != "main" || ds[0].Workflow != "infra-agent.yml" || len(ds[0].Inputs) != 1 || ds[0].Inputs[wire.WorkflowInput] == "" {
+			t.Errorf("dispatch = %+v, want infra-agent.yml on main with the single input job_id", ds[0])
+		}
+		crs := fake.CheckRuns(e2eOwner, e2eRepo)
+		if len(crs) != 1 || crs[0].Name != "infra-agent/fix" || crs[0].Status != "queued" || crs[0].ExternalID != ds[0].Inputs[wire.WorkflowInput] {
+			t.Fatalf("check runs = %+v, want one queued infra-agent/fix whose external_id is the job id", crs)
+		}
+		if rs := fake.Reactions(e2eOwner, e2eRepo, e2eComment); len(rs) != 1 || rs[0] != "eyes" {
+			t.Errorf("reactions = %v, want [eyes]", rs)
+		}
+	})
+
+	t.Run("the workflow run failing closes the job on GitHub", func(t *testing.T) {
+		ds := fake.Dispatches(e2eOwner, e2eRepo)
+		jobID := fmt.Sprint(ds[0].Inputs[wire.WorkflowInput])
+		body := payload(t, "octokit__workflow_run__02-completed.json", map[string]any{
+			"installation.id":            1,
+			"repository.name":            e2eRepo,
+			"repository.full_name":       e2eOwner + "/" + e2eRepo,
+			"repository.owner.login":     e2eOwner,
+			"workflow_run.id":            ds[0].RunID,
+			"workflow_run.path":          ".github/workflows/infra-agent.yml",
+			"workflow_run.display_title": "infra-agent job " + jobID,
+			"workflow_run.event":         "workflow_dispatch",
+			"workflow_run.conclusion":    "failure",
+		})
+		if got := deliver(t, srv.url, "workflow_run", "delivery-run-1", body, e2eSecret); got != 200 {
+			t.Fatalf("status %d", got)
+		}
+		eventually(t, "the check run to complete", func() bool {
+			crs := fake.CheckRuns(e2eOwner, e2eRepo)
+			return len(crs) == 1 && crs[0].Status == "completed"
+		})
+		if c := fake.CheckRuns(e2eOwner, e2eRepo)[0].Conclusion; c != "failure" {
+			t.Errorf("conclusion %q, want failure", c)
+		}
+	})
+
+	t.Run("metrics", func(t *testing.T) {
+		resp, err := http.Get(srv.url + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		for _, want := range []string{
+			"infra_agent_github_requests_total", "infra_agent_github_rate_limit_remaining",
+			"infra_agent_jobs_created_total", "go_goroutines",
+		} {
+			if !strings.Contains(string(body), want) {
+				t.Errorf("/metrics lacks %s", want)
+			}
+		}
+	})
+
+	if err := srv.stop(); err != nil {
+		t.Fatalf("serve returned %v on shutdown\n%s", err, srv.logs)
+	}
+	if !strings.Contains(srv.logs.String(), `"stopped"`) {
+		t.Errorf("no clean stop in the logs:\n%s", srv.logs)
+	}
+}
+
+// TestServeProcessesDeliveriesRecordedBeforeARestart records a delivery in the
+// database as the intake would have before a crash, then starts the server.
+func TestServeProcessesDeliveriesRecordedBeforeARestart(t *testing.T) {
+	fake := world(t)
+	db := filepath.Join(t.TempDir(), "infra-agent.db")
+	st, err := store.Open(context.Background(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.InsertDeliveries(context.Background(), []store.Delivery{{
+		ID: "before-crash", Event: "issue_comment", Payload: commentPayload(t, "/agent plan"),
+		ReceivedAt: time.Now().Add(-time.Minute), Status: store.DeliveryPending,
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	srv := startServer(t, fake, db)
+	eventually(t, "the recovered delivery's dispatch", func() bool { return len(fake.Dispatches(e2eOwner, e2eRepo)) == 1 })
+	if crs := fake.CheckRuns(e2eOwner, e2eRepo); len(crs) != 1 || crs[0].Name != "infra-agent/plan" {
+		t.Errorf("check runs = %+v, want one infra-agent/plan", crs)
+	}
+	// A redelivery of the same delivery after the restart is not run again.
+	if got := deliver(t, srv.url, "issue_comment", "before-crash", commentPayload(t, "/agent plan"), e2eSecret); got != 200 {
+		t.Errorf("redelivery status %d", got)
+	}
+	time.Sleep(200 * time.Millisecond)
+	if n := len(fake.Dispatches(e2eOwner, e2eRepo)); n != 1 {
+		t.Errorf("%d dispatches after a redelivery, want 1", n)
+	}
+	if err := srv.stop(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestServeRefusesBadConfiguration(t *testing.T) {
+	var stderr bytes.Buffer
+	err := run(context.Background(), []string{"serve"}, func(k string) string {
+		return map[string]string{"GITHUB_APP_INTEGRATION_ID": "1"}[k]
+	}, stdio{out: io.Discard, err: &stderr})
+	if err == nil {
+		t.Fatal("serve started without a webhook secret and a key")
+	}
+	for _, want := range []string{"GITHUB_APP_WEBHOOK_SECRET", "GITHUB_APP_PRIVATE_KEY"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not name %s", err, want)
+		}
+	}
+	if code := exitCode(err, &stderr); code != 2 {
+		t.Errorf("exit code %d, want 2", code)
+	}
+}

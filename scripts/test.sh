@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# The test command (make test): installs what the tests need — terraform built
+# from the Go module proxy, a throwaway PostgreSQL server from Debian's
+# packages — then runs gofmt, go vet, every test, and short fuzz runs.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n== %s\n' "$*"; }
+
+step "terraform"
+tf=$(scripts/terraform.sh)
+export TERRAFORM="$tf"
+export PATH="$(dirname "$tf"):$PATH"
+terraform version | head -n1
+
+step "postgresql"
+INFRA_AGENT_TEST_POSTGRES="$(scripts/postgres.sh)"
+export INFRA_AGENT_TEST_POSTGRES
+trap 'scripts/postgres.sh stop >/dev/null 2>&1 || true' EXIT
+
+step "gofmt"
+unformatted=$(git ls-files -z '*.go' | xargs -0 gofmt -l)
+if [ -n "$unformatted" ]; then
+	echo "not gofmt-ed:"; echo "$unformatted"; exit 1
+fi
+
+step "go vet"
+go vet ./...
+
+step "go test"
+# The server side is concurrent (intake, store, jobs): it runs under the race
+# detector. The runner side is dominated by real terraform runs.
+go test -race -count=1 ./cmd/... ./command/... ./config/... ./ghclient/... ./handlers/... ./intake/... \
+	./internal/... ./jobs/... ./store/... ./wire/...
+go test -count=1 ./agent/... ./checks/...
+
+step "fuzz (short runs)"
+fuzztime=${FUZZTIME:-15s}
+go test -run '^$' -fuzz '^FuzzParse$' -fuzztime "$fuzztime" ./command/
+go test -run '^$' -fuzz '^FuzzParseRepoConfig$' -fuzztime "$fuzztime" ./config/
+go test -run '^$' -fuzz '^FuzzWebhookIntake$' -fuzztime "$fuzztime" ./intake/
