@@ -44,7 +44,7 @@ type dispatchResponse struct {
 func (s *Service) dispatch(ctx context.Context, client *github.Client, job store.Job) error {
 	runID, err := s.dispatchOnce(ctx, client, job)
 	if err == nil {
-		return s.markDispatched(ctx, job, 1, runID)
+		return s.markDispatched(ctx, client, job, 1, runID)
 	}
 	if !retryable(err) || len(s.backoff) == 0 {
 		s.metrics.dispatches.WithLabelValues("failed").Inc()
@@ -95,7 +95,7 @@ func (s *Service) retryDispatch(ctx context.Context, client *github.Client, job 
 		var runID int64
 		runID, err = s.dispatchOnce(ctx, client, job)
 		if err == nil {
-			return s.markDispatched(ctx, job, attempt, runID)
+			return s.markDispatched(ctx, client, job, attempt, runID)
 		}
 		if !retryable(err) || i == len(s.backoff)-1 {
 			s.metrics.dispatches.WithLabelValues("failed").Inc()
@@ -128,8 +128,9 @@ func (s *Service) dispatchOnce(ctx context.Context, client *github.Client, job s
 }
 
 // markDispatched records an accepted dispatch, unless the job left the queue
-// meanwhile (cancelled, superseded): the runner's claim is then refused.
-func (s *Service) markDispatched(ctx context.Context, job store.Job, attempts int, runID int64) error {
+// meanwhile (cancelled, superseded): the run it started is then cancelled, and
+// the runner's claim would be refused anyway.
+func (s *Service) markDispatched(ctx context.Context, client *github.Client, job store.Job, attempts int, runID int64) error {
 	s.metrics.dispatches.WithLabelValues("ok").Inc()
 	state := store.JobDispatched
 	u := store.JobUpdate{State: &state, DispatchAttempts: &attempts}
@@ -138,8 +139,8 @@ func (s *Service) markDispatched(ctx context.Context, job store.Job, attempts in
 	}
 	_, err := s.store.UpdateJob(ctx, job.ID, []store.JobState{store.JobQueued}, u)
 	if errors.Is(err, store.ErrConflict) {
-		zerolog.Ctx(ctx).Info().Msg("workflow dispatched for a job that already left the queue")
-		return nil
+		zerolog.Ctx(ctx).Info().Int64(logKeyRunID, runID).Msg("workflow dispatched for a job that already left the queue; cancelling its run")
+		return cancelRun(ctx, client, job.Owner, job.Repo, runID)
 	}
 	if err != nil {
 		return fmt.Errorf("recording dispatch of job %s: %w", job.ID, err)

@@ -172,3 +172,17 @@ func isStatus(err error, status int) bool {
 	var er *github.ErrorResponse
 	return errors.As(err, &er) && er.Response != nil && er.Response.StatusCode == status
 }
+
+// cancelRun cancels a workflow run (no-op for run 0). GitHub answers 202 when
+// it accepts, and 409 when the run already completed: both are fine.
+func cancelRun(ctx context.Context, client *github.Client, owner, repo string, runID int64) error {
+	if runID == 0 {
+		return nil
+	}
+	resp, err := client.Actions.CancelWorkflowRunByID(ctx, owner, repo, runID)
+	var accepted *github.AcceptedError
+	if err == nil || errors.As(err, &accepted) || (resp != nil && resp.StatusCode == http.StatusConflict) {
+		return nil
+	}
+	return fmt.Errorf("cancelling workflow run %d on %s/%s: %w", runID, owner, repo, err)
+}

@@ -89,7 +89,6 @@ func newHarness(t *testing.T, opt func(*ServiceOptions)) *harness {
 		Clients:         githubapp.NewClientCreator(fake.URL, fake.URL+"graphql", fake.AppID(), fake.PrivateKeyPEM()),
 		AppID:           fake.AppID(),
 		AppSlug:         "infra-agent",
-		PublicURL:       "https://agent.example.com",
 		Registerer:      h.reg,
 		Now:             h.clock.Now,
 		DispatchBackoff: []time.Duration{0, 0, 0},
@@ -222,6 +221,10 @@ func callPermission(login string) string { return fmt.Sprintf(callPermissionF, l
 
 func callReaction(commentID int64) string {
 	return fmt.Sprintf("POST /repos/acme/infra/issues/comments/%d/reactions", commentID)
+}
+
+func callCancelRun(runID int64) string {
+	return fmt.Sprintf("POST /repos/acme/infra/actions/runs/%d/cancel", runID)
 }
 
 func callPatchCheckRun(id int64) string {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/google/go-github/v62/github"
 	"github.com/rs/zerolog"
@@ -69,7 +68,7 @@ func (s *Service) createJob(ctx context.Context, client *github.Client, t Task, 
 		s.metrics.jobEntered(old.Kind, store.JobSuperseded)
 		octx, cancel := detached(jobContext(ctx, old))
 		zerolog.Ctx(octx).Info().Str(logKeySupersededBy, job.ID).Msg("job superseded")
-		if err := s.concludeJob(octx, client, old, "cancelled", checks.JobSuperseded(jobInfo(old), taskJobInfo(job, t))); err != nil {
+		if err := s.withdraw(octx, client, old, checks.JobSuperseded(jobInfo(old), taskJobInfo(job, t))); err != nil {
 			errs = append(errs, err)
 		}
 		cancel()
@@ -79,7 +78,6 @@ func (s *Service) createJob(ctx context.Context, client *github.Client, t Task, 
 		name:       job.Kind.CheckRunName(),
 		headSHA:    job.HeadSHA,
 		externalID: job.ID,
-		detailsURL: s.detailsURL(job),
 		output:     checks.JobQueued(taskJobInfo(job, t)),
 	})
 	if err != nil {
@@ -139,6 +137,15 @@ func (s *Service) concludeJob(ctx context.Context, client *github.Client, job st
 		github.Timestamp{Time: s.now()})
 }
 
+// withdraw ends a job nobody waits for any more (cancelled, superseded): its
+// workflow run, when known, is cancelled so no runner keeps working on it, and
+// its check run is concluded cancelled with out.
+func (s *Service) withdraw(ctx context.Context, client *github.Client, job store.Job, out checks.JobOutput) error {
+	return errors.Join(
+		cancelRun(ctx, client, job.Owner, job.Repo, job.RunID),
+		s.concludeJob(ctx, client, job, "cancelled", out))
+}
+
 // cancel cancels the active job of the task's pull request or issue and says so.
 func (s *Service) cancel(ctx context.Context, client *github.Client, t Task) error {
 	active, err := s.store.ListJobs(ctx, store.JobFilter{
@@ -164,7 +171,7 @@ func (s *Service) cancel(ctx context.Context, client *github.Client, t Task) err
 		s.metrics.jobEntered(j.Kind, state)
 		jctx, cancel := detached(jobContext(ctx, j))
 		zerolog.Ctx(jctx).Info().Msg("job cancelled")
-		if err := s.concludeJob(jctx, client, j, "cancelled", checks.JobCancelled(jobInfo(j), t.Actor)); err != nil {
+		if err := s.withdraw(jctx, client, j, checks.JobCancelled(jobInfo(j), t.Actor)); err != nil {
 			errs = append(errs, err)
 		}
 		cancel()
@@ -202,13 +209,4 @@ func taskJobInfo(j store.Job, t Task) checks.JobInfo {
 		info.TriggerDetail = t.CheckName
 	}
 	return info
-}
-
-// detailsURL is where a job's check run links to, when the server has a
-// public URL.
-func (s *Service) detailsURL(j store.Job) string {
-	if s.publicURL == "" {
-		return ""
-	}
-	return strings.TrimRight(s.publicURL, "/") + "/jobs/" + j.ID
 }

@@ -81,8 +81,6 @@ type ServiceOptions struct {
 	AppID   int64
 	// AppSlug is used for "@slug" in replies and "<slug>[bot]" self-detection.
 	AppSlug string
-	// PublicURL is the base of check runs' details_url; may be empty.
-	PublicURL string
 	// Registerer, when set, receives the job metrics.
 	Registerer prometheus.Registerer
 	// Now is the clock (default time.Now); tests inject one.
@@ -102,7 +100,6 @@ type Service struct {
 	clients        githubapp.ClientCreator
 	appID          int64
 	appSlug        string
-	publicURL      string
 	now            func() time.Time
 	backoff        []time.Duration
 	queuedTimeout  time.Duration
@@ -132,7 +129,6 @@ func NewService(o ServiceOptions) (*Service, error) {
 		clients:        o.Clients,
 		appID:          o.AppID,
 		appSlug:        o.AppSlug,
-		publicURL:      o.PublicURL,
 		now:            o.Now,
 		backoff:        o.DispatchBackoff,
 		queuedTimeout:  o.QueuedTimeout,

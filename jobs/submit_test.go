@@ -38,8 +38,9 @@ func TestSubmitFixHappyPath(t *testing.T) {
 	if cr.Name != "infra-agent/fix" || cr.Status != "queued" || cr.HeadSHA != testHeadSHA || cr.ExternalID != job.ID {
 		t.Errorf("check run = %+v, want infra-agent/fix queued on %s with external id %s", cr, testHeadSHA, job.ID)
 	}
-	if cr.DetailsURL != "https://agent.example.com/jobs/"+job.ID {
-		t.Errorf("details_url = %q", cr.DetailsURL)
+	if cr.DetailsURL != "" {
+		// Nothing serves a job page yet: a link would be a 404 on GitHub.
+		t.Errorf("details_url = %q, want none", cr.DetailsURL)
 	}
 	if !strings.Contains(cr.Output.Summary, "pin the provider") {
 		t.Errorf("check run summary does not show the instructions:\n%s", cr.Output.Summary)
@@ -122,7 +123,10 @@ func TestSubmitSupersedes(t *testing.T) {
 	second := h.addComment("alice", "/agent fix use t3.small")
 	h.submit(commentTask(ActionRun, wire.KindFix, "alice", second))
 	h.expectCalls(callConfig, callOrgRepo, callPermission("alice"), callPull,
-		callPatchCheckRun(older.CheckRunID), callCheckRun, callReaction(second), callDispatch)
+		callCancelRun(older.RunID), callPatchCheckRun(older.CheckRunID), callCheckRun, callReaction(second), callDispatch)
+	if status, conclusion, _ := h.fake.RunStatus(testOwner, testRepo, older.RunID); status != "completed" || conclusion != "cancelled" {
+		t.Errorf("the superseded job's workflow run is %s/%s, want completed/cancelled", status, conclusion)
+	}
 
 	js := h.jobs()
 	if len(js) != 2 {
@@ -464,7 +468,10 @@ func TestSubmitCancel(t *testing.T) {
 	job := h.onlyJob()
 
 	h.submit(commentTask(ActionCancel, "", "alice", h.addComment("alice", "/agent cancel")))
-	h.expectCalls(callConfig, callOrgRepo, callPermission("alice"), callPatchCheckRun(job.CheckRunID), callCommentPR)
+	h.expectCalls(callConfig, callOrgRepo, callPermission("alice"), callCancelRun(job.RunID), callPatchCheckRun(job.CheckRunID), callCommentPR)
+	if status, conclusion, _ := h.fake.RunStatus(testOwner, testRepo, job.RunID); status != "completed" || conclusion != "cancelled" {
+		t.Errorf("the cancelled job's workflow run is %s/%s, want completed/cancelled", status, conclusion)
+	}
 	if j := h.onlyJob(); j.State != store.JobCancelled {
 		t.Errorf("job is %s, want cancelled", j.State)
 	}

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
+	"sync"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/tmccombs/hcl2json/convert"
@@ -28,35 +30,61 @@ func (e *Engine) EvaluateHCL(ctx context.Context, root Root) (Result, error) {
 	if err != nil {
 		return Result{}, fmt.Errorf("checking %s: %w", rel, err)
 	}
+	// Files are independent inputs, and parsing them is most of the cost of a
+	// root: they are checked in parallel, and merged in name order so the
+	// result (and the first error) is the same as one after the other.
+	results := make([]Result, len(names))
+	errs := make([]error, len(names))
+	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
+	var wg sync.WaitGroup
+	for i, name := range names {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			results[i], errs[i] = e.evaluateHCLFile(ctx, root, rel, name)
+		}()
+	}
+	wg.Wait()
 	var res Result
-	for _, name := range names {
-		fileRel := joinRel(rel, name)
-		src, err := os.ReadFile(filepath.Join(root.Dir, name))
-		if err != nil {
-			return Result{}, fmt.Errorf("reading %s: %w", fileRel, err)
+	for i := range names {
+		if errs[i] != nil {
+			return Result{}, errs[i]
 		}
-		f, err := parseFile(src, name, fileRel)
-		if err != nil {
-			return Result{}, err
-		}
-		input, err := hclInput(f)
-		if err != nil {
-			return Result{}, fmt.Errorf("converting %s: %w", fileRel, err)
-		}
-		hits, counts, err := e.evaluate(ctx, input, fileInfo{name: name, dir: root.Dir})
-		if err != nil {
-			return Result{}, fmt.Errorf("checking %s: %w", fileRel, err)
-		}
-		res.Counts.add(counts)
-		if len(hits) == 0 {
-			continue
-		}
-		blocks := fileBlocks(f, fileRel)
-		for _, h := range hits {
-			res.Findings = append(res.Findings, locateInFile(h, rel, fileRel, blocks))
-		}
+		res.Counts.add(results[i].Counts)
+		res.Findings = append(res.Findings, results[i].Findings...)
 	}
 	sortFindings(res.Findings)
+	return res, nil
+}
+
+// evaluateHCLFile checks one file of a root.
+func (e *Engine) evaluateHCLFile(ctx context.Context, root Root, rel, name string) (Result, error) {
+	fileRel := joinRel(rel, name)
+	src, err := os.ReadFile(filepath.Join(root.Dir, name))
+	if err != nil {
+		return Result{}, fmt.Errorf("reading %s: %w", fileRel, err)
+	}
+	f, err := parseFile(src, name, fileRel)
+	if err != nil {
+		return Result{}, err
+	}
+	input, err := hclInput(f)
+	if err != nil {
+		return Result{}, fmt.Errorf("converting %s: %w", fileRel, err)
+	}
+	hits, counts, err := e.evaluate(ctx, input, fileInfo{name: name, dir: root.Dir})
+	if err != nil {
+		return Result{}, fmt.Errorf("checking %s: %w", fileRel, err)
+	}
+	res := Result{Counts: counts}
+	if len(hits) == 0 {
+		return res, nil
+	}
+	blocks := fileBlocks(f, fileRel)
+	for _, h := range hits {
+		res.Findings = append(res.Findings, locateInFile(h, rel, fileRel, blocks))
+	}
 	return res, nil
 }
 

@@ -97,7 +97,6 @@ func serve(ctx context.Context, cfg config.Server) error {
 		Clients:    clients,
 		AppID:      cfg.GitHub.App.IntegrationID,
 		AppSlug:    slug,
-		PublicURL:  cfg.PublicURL,
 		Registerer: reg,
 	})
 	if err != nil {

@@ -99,3 +99,16 @@ func (s *Server) getRun(c *call) reply {
 		"repository": repo, "head_repository": repo,
 	})
 }
+
+// cancelRun cancels a run that has not completed (202); GitHub answers 409 for a run that already completed.
+func (s *Server) cancelRun(c *call) reply {
+	run := c.repo.runs[intParam(c, "run_id")]
+	if run == nil {
+		return notFound()
+	}
+	if run.status == "completed" {
+		return ghError(http.StatusConflict, "Cannot cancel a workflow run that is completed.", c.op.desc.DocURL)
+	}
+	run.status, run.conclusion, run.updated = "completed", "cancelled", time.Now().UTC().Truncate(time.Second)
+	return ok(http.StatusAccepted, object{})
+}

@@ -123,3 +123,16 @@ func (s *Server) Redeliveries() []int64 {
 	defer s.mu.Unlock()
 	return slices.Clone(s.st.redeliveries)
 }
+
+// RunStatus returns a workflow run's status and conclusion ("" when it has none); ok is false when there is no such
+// run.
+func (s *Server) RunStatus(owner, repo string, runID int64) (status, conclusion string, ok bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rs := s.st.repo(owner, repo)
+	if rs == nil || rs.runs[runID] == nil {
+		return "", "", false
+	}
+	run := rs.runs[runID]
+	return run.status, run.conclusion, true
+}

@@ -56,6 +56,8 @@ func operations() []operation {
 			perms: []string{"actions:write"}, handle: (*Server).dispatchWorkflow},
 		{method: "GET", path: "/repos/{owner}/{repo}/actions/runs/{run_id}", perms: []string{"actions:read"},
 			handle: (*Server).getRun},
+		{method: "POST", path: "/repos/{owner}/{repo}/actions/runs/{run_id}/cancel", perms: []string{"actions:write"},
+			handle: (*Server).cancelRun},
 	}
 }
 
