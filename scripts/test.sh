@@ -14,9 +14,17 @@ export PATH="$(dirname "$tf"):$PATH"
 terraform version | head -n1
 
 step "postgresql"
-INFRA_AGENT_TEST_POSTGRES="$(scripts/postgres.sh)"
+# The cluster lives under /tmp: as root it belongs to the postgres user, which
+# must reach it through every parent directory (a checkout under /root is not).
+pgdir=${INFRA_AGENT_PG_DIR:-$(mktemp -d "${TMPDIR:-/tmp}/infra-agent-pg.XXXXXX")}
+chmod 0755 "$pgdir"
+INFRA_AGENT_TEST_POSTGRES="$(scripts/postgres.sh start "$pgdir")"
 export INFRA_AGENT_TEST_POSTGRES
-trap 'scripts/postgres.sh stop >/dev/null 2>&1 || true' EXIT
+cleanup() {
+	scripts/postgres.sh stop "$pgdir" >/dev/null 2>&1 || true
+	[ -n "${INFRA_AGENT_PG_DIR:-}" ] || rm -rf "$pgdir"
+}
+trap cleanup EXIT
 
 step "gofmt"
 unformatted=$(git ls-files -z '*.go' | xargs -0 gofmt -l)
