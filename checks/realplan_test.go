@@ -9,27 +9,14 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-)
 
-// terraformBinary finds the terraform binary the tests run: $TERRAFORM, else
-// terraform on PATH. A missing binary fails the test: a test that silently
-// skips cannot fail.
-func terraformBinary(tb testing.TB) string {
-	tb.Helper()
-	if p := os.Getenv("TERRAFORM"); p != "" {
-		return p
-	}
-	p, err := exec.LookPath("terraform")
-	if err != nil {
-		tb.Fatalf("terraform is needed by this test: set TERRAFORM or put terraform (v1.5.7) on PATH: %v", err)
-	}
-	return p
-}
+	"github.com/infra-agent/infra-agent/internal/testkit"
+)
 
 // runTerraform runs terraform in dir and returns its standard output.
 func runTerraform(tb testing.TB, dir string, args ...string) []byte {
 	tb.Helper()
-	cmd := exec.Command(terraformBinary(tb), args...)
+	cmd := exec.Command(testkit.TerraformBinary(tb), args...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "CHECKPOINT_DISABLE=1", "TF_IN_AUTOMATION=1", "TF_INPUT=0")
 	var stdout, stderr bytes.Buffer

@@ -3,9 +3,6 @@ package handlers
 import (
 	"bytes"
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -22,6 +19,7 @@ import (
 	"github.com/palantir/go-githubapp/githubapp"
 	"github.com/rs/zerolog"
 
+	"github.com/infra-agent/infra-agent/internal/testkit"
 	"github.com/infra-agent/infra-agent/jobs"
 	"github.com/infra-agent/infra-agent/store"
 )
@@ -95,24 +93,6 @@ func (r *recordingRecorder) recorded() []store.Installation {
 	return append([]store.Installation(nil), r.ins...)
 }
 
-// lockedBuffer is a log sink safe to read while the server writes.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // server is the real webhook path: an HTTP server running go-githubapp's
 // dispatcher (synchronous scheduler) in front of the handlers, wired to
 // recording fakes.
@@ -121,7 +101,7 @@ type server struct {
 	jobs     *recordingSubmitter
 	runs     *recordingReconciler
 	installs *recordingRecorder
-	logs     *lockedBuffer
+	logs     *testkit.LogBuffer
 }
 
 func newServer(t *testing.T, appID int64) *server {
@@ -130,7 +110,7 @@ func newServer(t *testing.T, appID int64) *server {
 		jobs:     &recordingSubmitter{},
 		runs:     &recordingReconciler{},
 		installs: &recordingRecorder{},
-		logs:     &lockedBuffer{},
+		logs:     &testkit.LogBuffer{},
 	}
 	hs, err := New(Options{AppID: appID, Jobs: s.jobs, Runs: s.runs, Installations: s.installs})
 	if err != nil {
@@ -151,18 +131,7 @@ func newServer(t *testing.T, appID int64) *server {
 // secret is empty), and returns the response status.
 func (s *server) deliver(t *testing.T, event, deliveryID string, body []byte, secret string) int {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodPost, s.url, bytes.NewReader(body))
-	if err != nil {
-		t.Fatalf("building request: %v", err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("X-GitHub-Event", event)
-	req.Header.Set("X-GitHub-Delivery", deliveryID)
-	if secret != "" {
-		mac := hmac.New(sha256.New, []byte(secret))
-		mac.Write(body)
-		req.Header.Set("X-Hub-Signature-256", "sha256="+hex.EncodeToString(mac.Sum(nil)))
-	}
+	req := testkit.WebhookRequest(t, s.url, event, deliveryID, body, secret)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatalf("posting %s: %v", event, err)

@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/infra-agent/infra-agent/intake"
+	"github.com/infra-agent/infra-agent/internal/testkit"
 	"github.com/infra-agent/infra-agent/store"
 )
 
@@ -53,7 +54,7 @@ func BenchmarkIntake(b *testing.B) {
 	var payloads []signedPayload
 	for _, name := range []string{"issue_comment-00-created.json", "issue_comment-01-created.json", "issue_comment-03-created.json"} {
 		body := fixture(b, name)
-		payloads = append(payloads, signedPayload{body, sign(testSecret, body)})
+		payloads = append(payloads, signedPayload{body, testkit.Sign(testSecret, body)})
 	}
 	ctx := context.Background()
 	st, err := store.Open(ctx, filepath.Join(b.TempDir(), "infra-agent.db"))

@@ -11,6 +11,7 @@ import (
 	"github.com/palantir/go-githubapp/githubapp"
 
 	"github.com/infra-agent/infra-agent/intake"
+	"github.com/infra-agent/infra-agent/internal/testkit"
 )
 
 // FuzzWebhookIntake sends correctly signed arbitrary bodies and delivery ids
@@ -41,7 +42,7 @@ func FuzzWebhookIntake(f *testing.F) {
 		req.Header.Set("Content-Type", "application/json")
 		req.Header.Set("X-GitHub-Event", "issue_comment")
 		req.Header.Set("X-GitHub-Delivery", id)
-		req.Header.Set("X-Hub-Signature-256", sign(testSecret, body))
+		req.Header.Set("X-Hub-Signature-256", testkit.Sign(testSecret, body))
 		resp, err := client.Do(req)
 		if err != nil {
 			t.Fatalf("posting: %v", err)

@@ -3,10 +3,7 @@ package intake_test
 import (
 	"bytes"
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
 	"database/sql"
-	"encoding/hex"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -22,6 +19,7 @@ import (
 	_ "modernc.org/sqlite" // the "sqlite" driver, to read rows straight from the file
 
 	"github.com/infra-agent/infra-agent/intake"
+	"github.com/infra-agent/infra-agent/internal/testkit"
 	"github.com/infra-agent/infra-agent/store"
 )
 
@@ -35,13 +33,6 @@ func fixture(t testing.TB, name string) []byte {
 		t.Fatalf("reading fixture: %v", err)
 	}
 	return b
-}
-
-// sign returns the X-Hub-Signature-256 value GitHub would send for body.
-func sign(secret string, body []byte) string {
-	mac := hmac.New(sha256.New, []byte(secret))
-	mac.Write(body)
-	return "sha256=" + hex.EncodeToString(mac.Sum(nil))
 }
 
 // recorder is a hand-written EventHandler that counts calls per delivery and
@@ -103,24 +94,6 @@ func (r *recorder) total() int {
 	return n
 }
 
-// syncBuffer collects log output written from several goroutines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // harness is the real wiring: a SQLite store, the scheduler, go-githubapp's
 // dispatcher and an HTTP server.
 type harness struct {
@@ -130,7 +103,7 @@ type harness struct {
 	sched   *intake.Scheduler
 	srv     *httptest.Server
 	reg     *prometheus.Registry
-	logs    *syncBuffer
+	logs    *testkit.LogBuffer
 	stopped bool
 }
 
@@ -145,7 +118,7 @@ func newHarness(t testing.TB, path string, handlers []githubapp.EventHandler, op
 	if err != nil {
 		t.Fatalf("opening store: %v", err)
 	}
-	h := &harness{t: t, path: path, store: st, reg: prometheus.NewRegistry(), logs: &syncBuffer{}}
+	h := &harness{t: t, path: path, store: st, reg: prometheus.NewRegistry(), logs: &testkit.LogBuffer{}}
 	logger := zerolog.New(h.logs)
 	opts = append([]intake.Option{intake.WithRegisterer(h.reg)}, opts...)
 	h.sched, err = intake.Start(logger.WithContext(ctx), st, handlers, opts...)
@@ -207,7 +180,7 @@ func (h *harness) post(event, id string, body []byte, signature string) int {
 // postSigned sends body correctly signed.
 func (h *harness) postSigned(event, id string, body []byte) int {
 	h.t.Helper()
-	return h.post(event, id, body, sign(testSecret, body))
+	return h.post(event, id, body, testkit.Sign(testSecret, body))
 }
 
 // deliveryStatus reads a delivery's row straight from the SQLite file; ok is

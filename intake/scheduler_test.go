@@ -13,6 +13,7 @@ import (
 	"github.com/palantir/go-githubapp/githubapp"
 
 	"github.com/infra-agent/infra-agent/intake"
+	"github.com/infra-agent/infra-agent/internal/testkit"
 	"github.com/infra-agent/infra-agent/store"
 )
 
@@ -31,15 +32,15 @@ func TestWebhookResponses(t *testing.T) {
 		stored    bool
 		runs      int
 	}{
-		{"signed delivery", "issue_comment", "d-ok", comment, sign(testSecret, comment), http.StatusOK, true, 1},
-		{"bad signature", "issue_comment", "d-badsig", comment, sign("another secret", comment), http.StatusBadRequest, false, 0},
-		{"signature of other bytes", "issue_comment", "d-tampered", comment, sign(testSecret, star), http.StatusBadRequest, false, 0},
+		{"signed delivery", "issue_comment", "d-ok", comment, testkit.Sign(testSecret, comment), http.StatusOK, true, 1},
+		{"bad signature", "issue_comment", "d-badsig", comment, testkit.Sign("another secret", comment), http.StatusBadRequest, false, 0},
+		{"signature of other bytes", "issue_comment", "d-tampered", comment, testkit.Sign(testSecret, star), http.StatusBadRequest, false, 0},
 		{"missing signature", "issue_comment", "d-nosig", comment, "", http.StatusBadRequest, false, 0},
-		{"malformed JSON", "issue_comment", "d-malformed", malformed, sign(testSecret, malformed), http.StatusBadRequest, false, 0},
-		{"missing delivery id", "issue_comment", "", comment, sign(testSecret, comment), http.StatusBadRequest, false, 0},
-		{"delivery id too long", "issue_comment", strings.Repeat("x", 129), comment, sign(testSecret, comment), http.StatusBadRequest, false, 0},
-		{"missing event type", "", "d-noevent", comment, sign(testSecret, comment), http.StatusBadRequest, false, 0},
-		{"unknown event", "star", "d-star", star, sign(testSecret, star), http.StatusAccepted, false, 0},
+		{"malformed JSON", "issue_comment", "d-malformed", malformed, testkit.Sign(testSecret, malformed), http.StatusBadRequest, false, 0},
+		{"missing delivery id", "issue_comment", "", comment, testkit.Sign(testSecret, comment), http.StatusBadRequest, false, 0},
+		{"delivery id too long", "issue_comment", strings.Repeat("x", 129), comment, testkit.Sign(testSecret, comment), http.StatusBadRequest, false, 0},
+		{"missing event type", "", "d-noevent", comment, testkit.Sign(testSecret, comment), http.StatusBadRequest, false, 0},
+		{"unknown event", "star", "d-star", star, testkit.Sign(testSecret, star), http.StatusAccepted, false, 0},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,7 +1,6 @@
 package jobs
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"path/filepath"
@@ -16,6 +15,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/infra-agent/infra-agent/internal/fakegithub"
+	"github.com/infra-agent/infra-agent/internal/testkit"
 	"github.com/infra-agent/infra-agent/store"
 	"github.com/infra-agent/infra-agent/wire"
 )
@@ -57,7 +57,7 @@ type harness struct {
 	svc   *Service
 	clock *clock
 	reg   *prometheus.Registry
-	logs  *syncBuffer
+	logs  *testkit.LogBuffer
 	// mark is how many calls the fake had seen at the last callsSince.
 	mark int
 }
@@ -83,7 +83,7 @@ func newHarness(t *testing.T, opt func(*ServiceOptions)) *harness {
 	}
 	t.Cleanup(func() { _ = st.Close() })
 
-	h := &harness{t: t, fake: fake, store: st, clock: &clock{t: time.Now()}, reg: prometheus.NewRegistry(), logs: &syncBuffer{}}
+	h := &harness{t: t, fake: fake, store: st, clock: &clock{t: time.Now()}, reg: prometheus.NewRegistry(), logs: &testkit.LogBuffer{}}
 	o := ServiceOptions{
 		Store:           st,
 		Clients:         githubapp.NewClientCreator(fake.URL, fake.URL+"graphql", fake.AppID(), fake.PrivateKeyPEM()),
@@ -229,22 +229,4 @@ func callCancelRun(runID int64) string {
 
 func callPatchCheckRun(id int64) string {
 	return fmt.Sprintf("PATCH /repos/acme/infra/check-runs/%d", id)
-}
-
-// syncBuffer is a bytes.Buffer safe for the background dispatch goroutine.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

@@ -3,27 +3,13 @@ package pipeline
 import (
 	"io/fs"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 
 	"github.com/infra-agent/infra-agent/agent/terraform"
 	"github.com/infra-agent/infra-agent/checks"
+	"github.com/infra-agent/infra-agent/internal/testkit"
 )
-
-// terraformBinary finds the real terraform binary: $TERRAFORM, else terraform
-// on PATH. A missing binary fails the test: these tests exist to run it.
-func terraformBinary(t *testing.T) string {
-	t.Helper()
-	if p := os.Getenv("TERRAFORM"); p != "" {
-		return p
-	}
-	p, err := exec.LookPath("terraform")
-	if err != nil {
-		t.Fatalf("the real terraform binary is needed: set TERRAFORM or put terraform on PATH (%v)", err)
-	}
-	return p
-}
 
 // testRepo copies testdata/repo into a temporary directory and puts the
 // hand-written states where terraform reads them.
@@ -74,7 +60,7 @@ func tfOptions(t *testing.T) terraform.Options {
 	if v, ok := os.LookupEnv("TF_CLI_CONFIG_FILE"); ok {
 		env = append(env, "TF_CLI_CONFIG_FILE="+v)
 	}
-	return terraform.Options{Binary: terraformBinary(t), Environ: env}
+	return terraform.Options{Binary: testkit.TerraformBinary(t), Environ: env}
 }
 
 func stepOf(t *testing.T, r checks.RootResult, name checks.StepName) checks.Step {

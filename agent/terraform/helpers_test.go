@@ -3,24 +3,11 @@ package terraform
 import (
 	"io/fs"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
-)
 
-// terraformBinary finds the real terraform binary: $TERRAFORM, else terraform
-// on PATH. A missing binary fails the test: these tests exist to run it.
-func terraformBinary(t *testing.T) string {
-	t.Helper()
-	if p := os.Getenv("TERRAFORM"); p != "" {
-		return p
-	}
-	p, err := exec.LookPath("terraform")
-	if err != nil {
-		t.Fatalf("the real terraform binary is needed: set TERRAFORM or put terraform on PATH (%v)", err)
-	}
-	return p
-}
+	"github.com/infra-agent/infra-agent/internal/testkit"
+)
 
 // copyDir copies testdata/NAME into a fresh temporary directory, so runs
 // never write into testdata.
@@ -68,7 +55,7 @@ func testEnviron(t *testing.T, extra ...string) []string {
 func newCLI(t *testing.T, dir string, opts Options) *CLI {
 	t.Helper()
 	if opts.Binary == "" {
-		opts.Binary = terraformBinary(t)
+		opts.Binary = testkit.TerraformBinary(t)
 	}
 	if opts.Environ == nil {
 		opts.Environ = testEnviron(t)

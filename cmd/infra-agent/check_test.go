@@ -13,21 +13,9 @@ import (
 	"testing"
 
 	"github.com/open-policy-agent/opa/v1/tester"
-)
 
-// checkTerraform finds the real terraform binary: $TERRAFORM, else terraform
-// on PATH. A missing binary fails the test.
-func checkTerraform(t *testing.T) string {
-	t.Helper()
-	if p := os.Getenv("TERRAFORM"); p != "" {
-		return p
-	}
-	p, err := exec.LookPath("terraform")
-	if err != nil {
-		t.Fatalf("the real terraform binary is needed: set TERRAFORM or put terraform on PATH (%v)", err)
-	}
-	return p
-}
+	"github.com/infra-agent/infra-agent/internal/testkit"
+)
 
 // checkResult is what one in-process `infra-agent check` printed and returned.
 type checkResult struct {
@@ -92,7 +80,7 @@ func exampleFindings() []string {
 }
 
 func TestCheckExamples(t *testing.T) {
-	tf := checkTerraform(t)
+	tf := testkit.TerraformBinary(t)
 	t.Chdir(filepath.Join("..", ".."))
 	res := runCheckIn(t, nil, false, "--policy", "examples/policy", "--format", "json", "--terraform", tf,
 		"examples/envs/dev", "examples/envs/prod")
@@ -127,7 +115,7 @@ func TestCheckExamples(t *testing.T) {
 }
 
 func TestCheckExitCodes(t *testing.T) {
-	tf := checkTerraform(t)
+	tf := testkit.TerraformBinary(t)
 	t.Chdir(filepath.Join("..", ".."))
 	const data = "cmd/infra-agent/testdata/check"
 	tests := []struct {
@@ -199,7 +187,7 @@ func TestCheckExitCodes(t *testing.T) {
 }
 
 func TestCheckInvalidRootFinding(t *testing.T) {
-	tf := checkTerraform(t)
+	tf := testkit.TerraformBinary(t)
 	t.Chdir(filepath.Join("..", ".."))
 	res := runCheckIn(t, nil, false, "--quiet", "--format", "json", "--terraform", tf, "cmd/infra-agent/testdata/check/broken")
 	r := decodeReport(t, res.stdout)
@@ -216,7 +204,7 @@ func TestCheckInvalidRootFinding(t *testing.T) {
 }
 
 func TestCheckFormats(t *testing.T) {
-	tf := checkTerraform(t)
+	tf := testkit.TerraformBinary(t)
 	t.Chdir(filepath.Join("..", ".."))
 	args := []string{"--quiet", "--terraform", tf, "--policy", "examples/policy", "examples/envs/prod"}
 	tests := []struct {
@@ -251,7 +239,7 @@ func TestCheckFormats(t *testing.T) {
 // TestCheckBinary builds infra-agent and runs the README's command as a
 // process: exit status, JSON on stdout, progress on stderr.
 func TestCheckBinary(t *testing.T) {
-	tf := checkTerraform(t)
+	tf := testkit.TerraformBinary(t)
 	bin := filepath.Join(t.TempDir(), "infra-agent")
 	build := exec.Command("go", "build", "-o", bin, ".")
 	if out, err := build.CombinedOutput(); err != nil {

@@ -4,9 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -14,11 +11,11 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/infra-agent/infra-agent/internal/fakegithub"
+	"github.com/infra-agent/infra-agent/internal/testkit"
 	"github.com/infra-agent/infra-agent/store"
 	"github.com/infra-agent/infra-agent/wire"
 )
@@ -50,25 +47,8 @@ func world(t *testing.T) *fakegithub.Server {
 // server is infra-agent serve running in-process on a free port.
 type server struct {
 	url  string
-	logs *lockedBuffer
+	logs *testkit.LogBuffer
 	stop func() error
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 // startServer runs `infra-agent serve` through run, configured by environment
@@ -87,7 +67,7 @@ func startServer(t *testing.T, fake *fakegithub.Server, db string) *server {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
-	logs := &lockedBuffer{}
+	logs := &testkit.LogBuffer{}
 	done := make(chan error, 1)
 	go func() {
 		err := run(ctx, []string{"serve"}, func(k string) string { return env[k] }, stdio{out: io.Discard, err: pw})
@@ -174,18 +154,7 @@ func commentPayload(t *testing.T, body string) []byte {
 // deliver posts a payload as GitHub would, signed with secret.
 func deliver(t *testing.T, url, event, delivery string, body []byte, secret string) int {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodPost, url+"/api/github/hook", bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("X-GitHub-Event", event)
-	req.Header.Set("X-GitHub-Delivery", delivery)
-	if secret != "" {
-		mac := hmac.New(sha256.New, []byte(secret))
-		mac.Write(body)
-		req.Header.Set("X-Hub-Signature-256", "sha256="+hex.EncodeToString(mac.Sum(nil)))
-	}
+	req := testkit.WebhookRequest(t, url+"/api/github/hook", event, delivery, body, secret)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatalf("delivering %s: %v", event, err)

@@ -1,0 +1,80 @@
+// Package testkit holds the small helpers several packages' tests share: the
+// real terraform binary, GitHub-signed webhook requests, and a log sink safe
+// for concurrent writers. It is imported only from _test.go files.
+package testkit
+
+import (
+	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"net/http"
+	"os"
+	"os/exec"
+	"sync"
+	"testing"
+)
+
+// TerraformBinary returns the real terraform binary: $TERRAFORM, else
+// terraform on PATH. A missing binary fails the test (the test command
+// installs it): a test that skipped instead could never fail.
+func TerraformBinary(t testing.TB) string {
+	t.Helper()
+	if p := os.Getenv("TERRAFORM"); p != "" {
+		return p
+	}
+	p, err := exec.LookPath("terraform")
+	if err != nil {
+		t.Fatalf("the real terraform binary is needed: run the test command (make test), or set TERRAFORM or put terraform on PATH (%v)", err)
+	}
+	return p
+}
+
+// Sign returns the X-Hub-Signature-256 header value GitHub sends for body:
+// "sha256=" and the hex HMAC-SHA256 of the exact bytes under secret.
+func Sign(secret string, body []byte) string {
+	mac := hmac.New(sha256.New, []byte(secret))
+	mac.Write(body)
+	return "sha256=" + hex.EncodeToString(mac.Sum(nil))
+}
+
+// WebhookRequest builds the POST GitHub would send to url: the event and
+// delivery headers, and the signature when secret is not empty. An empty
+// delivery id leaves the header out.
+func WebhookRequest(t testing.TB, url, event, delivery string, body []byte, secret string) *http.Request {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		t.Fatalf("building webhook request: %v", err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-GitHub-Event", event)
+	if delivery != "" {
+		req.Header.Set("X-GitHub-Delivery", delivery)
+	}
+	if secret != "" {
+		req.Header.Set("X-Hub-Signature-256", Sign(secret, body))
+	}
+	return req
+}
+
+// LogBuffer collects output written from several goroutines (a server's
+// logger) and can be read while they write.
+type LogBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+// Write implements io.Writer.
+func (b *LogBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+// String returns everything written so far.
+func (b *LogBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
