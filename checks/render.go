@@ -183,8 +183,25 @@ func versionsLine(v map[string]string) string {
 // roots[].dir, roots[].plan.{create,update,delete,replace}, findings[].{message,file,line,severity}.
 type jsonReport struct {
 	Roots    []jsonRoot        `json:"roots"`
-	Findings []Finding         `json:"findings"`
+	Findings []jsonFinding     `json:"findings"`
 	Versions map[string]string `json:"versions"`
+}
+
+// jsonFinding is a Finding whose file and line are always present, as the
+// contract lists them: "" and 0 when the finding has no location.
+type jsonFinding struct {
+	Finding
+	File string `json:"file"`
+	Line int    `json:"line"`
+}
+
+// redactFinding redacts every text of a finding: policy messages, addresses
+// (for_each keys are values) and names all come from user content.
+func redactFinding(f Finding) Finding {
+	for _, s := range []*string{&f.Message, &f.File, &f.Source, &f.Policy, &f.Namespace, &f.Rule, &f.Address, &f.Root} {
+		*s = Redact(*s)
+	}
+	return f
 }
 
 type jsonRoot struct {
@@ -213,12 +230,12 @@ type jsonChange struct {
 // {"create","update","delete","replace",…,"changes"}|null}],"findings":[…],
 // "versions":{…}}. Messages and details are redacted.
 func RenderJSON(r Report) ([]byte, error) {
-	out := jsonReport{Roots: []jsonRoot{}, Findings: []Finding{}, Versions: r.Versions}
+	out := jsonReport{Roots: []jsonRoot{}, Findings: []jsonFinding{}, Versions: r.Versions}
 	if out.Versions == nil {
 		out.Versions = map[string]string{}
 	}
 	for _, root := range r.Roots {
-		jr := jsonRoot{Dir: root.Dir, Steps: make([]Step, 0, len(root.Steps))}
+		jr := jsonRoot{Dir: Redact(root.Dir), Steps: make([]Step, 0, len(root.Steps))}
 		for _, s := range root.Steps {
 			s.Detail = Redact(s.Detail)
 			jr.Steps = append(jr.Steps, s)
@@ -236,8 +253,8 @@ func RenderJSON(r Report) ([]byte, error) {
 		}
 		out.Roots = append(out.Roots, jr)
 		for _, f := range findingsOf(root, func(Finding) bool { return true }) {
-			f.Message = Redact(f.Message)
-			out.Findings = append(out.Findings, f)
+			f = redactFinding(f)
+			out.Findings = append(out.Findings, jsonFinding{Finding: f, File: f.File, Line: f.Line})
 		}
 	}
 	b, err := json.MarshalIndent(out, "", "  ")

@@ -215,6 +215,27 @@ func TestRenderJSONContract(t *testing.T) {
 	if f.Message == nil || f.Severity == nil || *f.Severity != "failure" || f.File == nil || *f.File != "envs/prod/main.tf" || f.Line != 12 {
 		t.Errorf("first finding %+v, want the failure at envs/prod/main.tf:12", f)
 	}
+	// Every finding carries the four keys, with or without a location.
+	var raw struct{ Findings []map[string]any }
+	if err := json.Unmarshal(js, &raw); err != nil {
+		t.Fatal(err)
+	}
+	for i, f := range raw.Findings {
+		for _, k := range []string{"message", "file", "line", "severity"} {
+			if _, ok := f[k]; !ok {
+				t.Errorf("finding %d lacks %q: %v", i, k, f)
+			}
+		}
+	}
+	// Every text of a finding is redacted, not only its message.
+	token := "ghp_" + strings.Repeat("a1B2", 9)
+	leaky := Report{Roots: []RootResult{{Dir: "envs/" + token, Findings: []Finding{{
+		Severity: SeverityFailure, Message: "m", Source: "policy", Address: `aws_s3_bucket.b["` + token + `"]`,
+		Policy: token + ".rego", Rule: token, Namespace: token, File: token + ".tf", Line: 1,
+	}}}}}
+	if js, err := RenderJSON(leaky); err != nil || strings.Contains(string(js), token) {
+		t.Errorf("JSON report leaks a token (%v):\n%s", err, js)
+	}
 	empty, err := RenderJSON(Report{})
 	if err != nil || string(empty) != "{\n  \"roots\": [],\n  \"findings\": [],\n  \"versions\": {}\n}\n" {
 		t.Errorf("empty report renders %q (%v)", empty, err)

@@ -1,9 +1,11 @@
 package pipeline
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
@@ -66,6 +68,7 @@ func (r *rootRun) run(ctx context.Context) checks.RootResult {
 		}
 		return r.result
 	}
+	lock := keepFile(filepath.Join(r.dir, lockFileName))
 	stopped := false
 	for _, s := range steps {
 		switch {
@@ -80,7 +83,66 @@ func (r *rootRun) run(ctx context.Context) checks.RootResult {
 			stopped = o.status == checks.StepError
 		}
 	}
+	if err := lock.restore(); err != nil {
+		// The checkout is not as it was: fail safe, and say why.
+		for i := range r.result.Steps {
+			if r.result.Steps[i].Name == checks.StepInit {
+				r.result.Steps[i].Status, r.result.Steps[i].Detail = checks.StepError, r.clean(err.Error())
+			}
+		}
+	}
 	return r.result
+}
+
+// lockFileName is terraform's dependency lock file. init creates or rewrites
+// it in the root directory itself (TF_DATA_DIR does not move it), so a run
+// that must leave the checkout as it found it puts it back afterwards.
+const lockFileName = ".terraform.lock.hcl"
+
+// keptFile is a file's state before a run: its content, or that it was
+// absent. Anything else (a symlink, an unreadable file) is left alone.
+type keptFile struct {
+	path    string
+	leave   bool
+	exists  bool
+	content []byte
+	mode    os.FileMode
+}
+
+func keepFile(path string) keptFile {
+	k := keptFile{path: path}
+	info, err := os.Lstat(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+	case err != nil || !info.Mode().IsRegular():
+		k.leave = true
+	default:
+		k.exists, k.mode = true, info.Mode().Perm()
+		if k.content, err = os.ReadFile(path); err != nil {
+			k.leave = true
+		}
+	}
+	return k
+}
+
+// restore puts the file back as keepFile found it.
+func (k keptFile) restore() error {
+	if k.leave {
+		return nil
+	}
+	if !k.exists {
+		if err := os.Remove(k.path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("removing the %s terraform init wrote: %w", filepath.Base(k.path), err)
+		}
+		return nil
+	}
+	if now, err := os.ReadFile(k.path); err == nil && bytes.Equal(now, k.content) {
+		return nil
+	}
+	if err := os.WriteFile(k.path, k.content, k.mode); err != nil {
+		return fmt.Errorf("restoring the %s terraform init changed: %w", filepath.Base(k.path), err)
+	}
+	return nil
 }
 
 // prepare checks the root and makes its scratch directory and terraform.

@@ -13,6 +13,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/infra-agent/infra-agent/checks"
+	"github.com/infra-agent/infra-agent/checks/redact"
 )
 
 // Log keys.
@@ -166,10 +167,11 @@ func (f fileResolver) Eval(context.Context, resolver.Input) (resolver.Result, er
 	return resolver.Result{Value: obj}, nil
 }
 
-// printHook sends policies' print() output to the debug log.
+// printHook sends policies' print() output to the debug log, redacted: a
+// policy printing its input prints plan values, and logs are posted text.
 type printHook struct{ log *zerolog.Logger }
 
 func (h printHook) Print(pctx print.Context, msg string) error {
-	h.log.Debug().Str(logKeyLocation, pctx.Location.String()).Str(logKeyPolicyPrint, msg).Msg("policy print")
+	h.log.Debug().Str(logKeyLocation, pctx.Location.String()).Str(logKeyPolicyPrint, redact.String(msg)).Msg("policy print")
 	return nil
 }

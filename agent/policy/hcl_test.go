@@ -65,6 +65,26 @@ func TestPrintGoesToTheLog(t *testing.T) {
 	}
 }
 
+// print() output is redacted before it is logged: a policy printing its
+// input prints whatever secret the plan holds.
+func TestPrintIsRedacted(t *testing.T) {
+	dir := t.TempDir()
+	rego := "package main\n\nimport rego.v1\n\ndeny contains \"x\" if {\n\tprint(\"token\", input.variables.token.value)\n}\n"
+	if err := os.WriteFile(filepath.Join(dir, "print.rego"), []byte(rego), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	token := "ghp_" + strings.Repeat("a1B2", 9)
+	plan := []byte(`{"format_version":"1.2","variables":{"token":{"value":"` + token + `"}}}`)
+	var buf bytes.Buffer
+	ctx := zerolog.New(&buf).Level(zerolog.DebugLevel).WithContext(context.Background())
+	if _, err := compile(t, Options{Paths: []string{dir}}).CheckPlan(ctx, Root{Dir: dir, Rel: "r"}, plan); err != nil {
+		t.Fatal(err)
+	}
+	if out := buf.String(); !strings.Contains(out, `"policy_print":"token (redacted)"`) || strings.Contains(out, token) {
+		t.Errorf("log = %q, want the print output with the token redacted", out)
+	}
+}
+
 // A root without .tf files has nothing to check.
 func TestEmptyRoot(t *testing.T) {
 	dir := t.TempDir()

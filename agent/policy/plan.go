@@ -18,7 +18,7 @@ const planInputName = "plan.json"
 // CheckPlan evaluates the policies on a plan (`terraform show -json`) of the
 // root, wrapped as {PlanInputKey: plan} when the Options say so, and returns
 // the warnings and failures, each at the block that declares the resource it
-// is about.
+// is about. Values the plan marks sensitive are masked in their messages.
 func (e *Engine) CheckPlan(ctx context.Context, root Root, planJSON []byte) ([]checks.Finding, error) {
 	res, err := e.EvaluatePlan(ctx, root, planJSON)
 	return res.Findings, err
@@ -48,11 +48,13 @@ func (e *Engine) EvaluatePlan(ctx context.Context, root Root, planJSON []byte) (
 		return res, nil
 	}
 	loc := planLocator{tree: newModuleTree(Root{Dir: root.Dir, Rel: rel}), changes: resourceChanges(plan)}
+	mask := sensitiveMasker(plan)
 	for _, h := range hits {
 		f, err := loc.locate(h)
 		if err != nil {
 			return Result{}, fmt.Errorf("locating findings of %s: %w", rel, err)
 		}
+		f.Message = mask(f.Message)
 		res.Findings = append(res.Findings, f)
 	}
 	sortFindings(res.Findings)

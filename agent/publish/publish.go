@@ -7,6 +7,7 @@ package publish
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -85,11 +86,26 @@ func (p *Publisher) Start(ctx context.Context) (Runs, error) {
 // Finish completes both check runs with what the report says: per-root
 // sections, conclusions, and annotations on the .tf lines (fifty per request,
 // the run completing with the last batch).
+//
+// A run whose results GitHub refuses is still completed, as a failure that
+// says why, so a required check never hangs in progress; the error is returned.
 func (p *Publisher) Finish(ctx context.Context, runs Runs, r checks.Report) error {
-	if err := p.complete(ctx, wire.CheckPlan, runs.Plan, checks.PlanCheck(r)); err != nil {
-		return err
+	return errors.Join(
+		p.completeOrFail(ctx, wire.CheckPlan, runs.Plan, checks.PlanCheck(r)),
+		p.completeOrFail(ctx, wire.CheckPolicy, runs.Policy, checks.PolicyCheck(r)))
+}
+
+// completeOrFail completes the run with out, or, when that fails, with a
+// failure explaining the error.
+func (p *Publisher) completeOrFail(ctx context.Context, name string, id int64, out checks.CheckOutput) error {
+	err := p.complete(ctx, name, id, out)
+	if err == nil {
+		return nil
 	}
-	return p.complete(ctx, wire.CheckPolicy, runs.Policy, checks.PolicyCheck(r))
+	if ferr := p.complete(ctx, name, id, checks.ErrorCheck(fmt.Errorf("publishing the results: %w", err))); ferr != nil {
+		return errors.Join(err, ferr)
+	}
+	return err
 }
 
 // Fail completes both check runs as failures explaining err, for a pipeline
