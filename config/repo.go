@@ -195,6 +195,9 @@ type ConfigError struct {
 	File string
 	Line int
 	Msg  string
+	// key is the path of the offending key (and list item), which
+	// ParseRepoConfig turns into Line for errors found after decoding.
+	key []string
 }
 
 func (e *ConfigError) Error() string {
@@ -226,9 +229,47 @@ func ParseRepoConfig(data []byte) (RepoConfig, error) {
 		return DefaultRepoConfig(), &ConfigError{File: RepoConfigPath, Line: extra.Line, Msg: "more than one YAML document"}
 	}
 	if err := cfg.Validate(); err != nil {
+		var ce *ConfigError
+		if errors.As(err, &ce) && ce.Line == 0 {
+			ce.Line = keyLine(data, ce.key)
+		}
 		return DefaultRepoConfig(), err
 	}
 	return cfg, nil
+}
+
+// keyLine returns the line of the key at path in the YAML document data (of
+// the list item, when the path ends with one), or 0 when it is not there: a
+// value that came from the defaults has no line.
+func keyLine(data []byte, path []string) int {
+	var doc yaml.Node
+	if len(path) == 0 || yaml.Unmarshal(data, &doc) != nil || len(doc.Content) == 0 {
+		return 0
+	}
+	n, line := doc.Content[0], 0
+	for _, seg := range path {
+		found := false
+		switch n.Kind {
+		case yaml.MappingNode:
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				if n.Content[i].Value == seg {
+					line, n, found = n.Content[i].Line, n.Content[i+1], true
+					break
+				}
+			}
+		case yaml.SequenceNode:
+			for _, item := range n.Content {
+				if item.Kind == yaml.ScalarNode && item.Value == seg {
+					line, n, found = item.Line, item, true
+					break
+				}
+			}
+		}
+		if !found {
+			return line
+		}
+	}
+	return line
 }
 
 var unknownField = regexp.MustCompile(`field (\S+) not found in type \S+`)
@@ -254,43 +295,44 @@ func yamlError(err error) error {
 
 // Validate checks values the YAML types cannot.
 func (c RepoConfig) Validate() error {
-	bad := func(format string, a ...any) error {
-		return &ConfigError{File: RepoConfigPath, Msg: fmt.Sprintf(format, a...)}
+	bad := func(key []string, format string, a ...any) error {
+		return &ConfigError{File: RepoConfigPath, Msg: fmt.Sprintf(format, a...), key: key}
 	}
+	at := func(key ...string) []string { return key }
 	if c.Version != 1 {
-		return bad("version must be 1, got %d", c.Version)
+		return bad(at("version"), "version must be 1, got %d", c.Version)
 	}
 	if c.Workflow == "" || strings.ContainsAny(c.Workflow, "/\\") || !(strings.HasSuffix(c.Workflow, ".yml") || strings.HasSuffix(c.Workflow, ".yaml")) {
-		return bad("workflow must be a file name in .github/workflows ending in .yml or .yaml, got %q", c.Workflow)
+		return bad(at("workflow"), "workflow must be a file name in .github/workflows ending in .yml or .yaml, got %q", c.Workflow)
 	}
 	if _, ok := permissionRank[c.Commands.MinPermission]; !ok || c.Commands.MinPermission == PermissionNone {
-		return bad("commands.min_permission must be one of read, triage, write, maintain, admin; got %q", c.Commands.MinPermission)
+		return bad(at("commands", "min_permission"), "commands.min_permission must be one of read, triage, write, maintain, admin; got %q", c.Commands.MinPermission)
 	}
 	if c.Forks != ForksDeny && c.Forks != ForksStatic {
-		return bad("forks must be deny or static, got %q", c.Forks)
+		return bad(at("forks"), "forks must be deny or static, got %q", c.Forks)
 	}
 	if strings.TrimSpace(c.Remediate.Label) == "" {
-		return bad("remediate.label must not be empty")
+		return bad(at("remediate", "label"), "remediate.label must not be empty")
 	}
 	if c.Autofix.MaxAttempts < 0 || c.Autofix.MaxAttempts > 10 {
-		return bad("autofix.max_attempts must be between 0 and 10, got %d", c.Autofix.MaxAttempts)
+		return bad(at("autofix", "max_attempts"), "autofix.max_attempts must be between 0 and 10, got %d", c.Autofix.MaxAttempts)
 	}
 	switch c.Agent.Provider {
 	case "anthropic", "openai":
 	default:
-		return bad("agent.provider must be anthropic or openai, got %q", c.Agent.Provider)
+		return bad(at("agent", "provider"), "agent.provider must be anthropic or openai, got %q", c.Agent.Provider)
 	}
 	if c.Agent.MaxTurns < 1 || c.Agent.MaxTurns > 200 {
-		return bad("agent.max_turns must be between 1 and 200, got %d", c.Agent.MaxTurns)
+		return bad(at("agent", "max_turns"), "agent.max_turns must be between 1 and 200, got %d", c.Agent.MaxTurns)
 	}
 	if c.Agent.MaxTokens < 1000 {
-		return bad("agent.max_tokens must be at least 1000, got %d", c.Agent.MaxTokens)
+		return bad(at("agent", "max_tokens"), "agent.max_tokens must be at least 1000, got %d", c.Agent.MaxTokens)
 	}
 	if c.Agent.MaxPlanRuns < 0 || c.Agent.MaxPlanRuns > 50 {
-		return bad("agent.max_plan_runs must be between 0 and 50, got %d", c.Agent.MaxPlanRuns)
+		return bad(at("agent", "max_plan_runs"), "agent.max_plan_runs must be between 0 and 50, got %d", c.Agent.MaxPlanRuns)
 	}
 	if c.Agent.Timeout < time.Minute || c.Agent.Timeout > 6*time.Hour {
-		return bad("agent.timeout must be between 1m and 6h, got %s", c.Agent.Timeout)
+		return bad(at("agent", "timeout"), "agent.timeout must be between 1m and 6h, got %s", c.Agent.Timeout)
 	}
 	for _, list := range []struct {
 		key   string
@@ -298,22 +340,22 @@ func (c RepoConfig) Validate() error {
 	}{{"review.paths", c.Review.Paths}, {"agent.allow_paths", c.Agent.AllowPaths}, {"agent.deny_paths", c.Agent.DenyPaths}} {
 		for _, g := range list.globs {
 			if _, err := path.Match(strings.ReplaceAll(g, "**", "*"), ""); err != nil {
-				return bad("%s: bad pattern %q: %v", list.key, g, err)
+				return bad(append(strings.Split(list.key, "."), g), "%s: bad pattern %q: %v", list.key, g, err)
 			}
 		}
 	}
 	for _, p := range c.Policy.Paths {
 		if err := checkRelPath(p); err != nil {
-			return bad("policy.paths: %v", err)
+			return bad(at("policy", "paths", p), "policy.paths: %v", err)
 		}
 	}
 	for dir, rs := range c.Terraform.RootSettings {
 		if err := checkRelPath(dir); err != nil {
-			return bad("terraform.root_settings: %v", err)
+			return bad(at("terraform", "root_settings", dir), "terraform.root_settings: %v", err)
 		}
 		for _, vf := range rs.VarFiles {
 			if err := checkRelPath(vf); err != nil {
-				return bad("terraform.root_settings.%s.var_files: %v", dir, err)
+				return bad(at("terraform", "root_settings", dir, "var_files", vf), "terraform.root_settings.%s.var_files: %v", dir, err)
 			}
 		}
 	}

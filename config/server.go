@@ -4,6 +4,7 @@ package config
 
 import (
 	"bytes"
+	"crypto/rsa"
 	"crypto/x509"
 	"encoding/pem"
 	"errors"
@@ -219,9 +220,12 @@ func (s Server) Validate() error {
 	return nil
 }
 
-// IsPostgres reports whether a database setting selects PostgreSQL.
+// IsPostgres reports whether a database setting selects PostgreSQL. URL
+// schemes are case-insensitive, and the store opens PostgreSQL for any case:
+// the validation must agree with it.
 func IsPostgres(dsn string) bool {
-	return strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://")
+	lower := strings.ToLower(dsn)
+	return strings.HasPrefix(lower, "postgres://") || strings.HasPrefix(lower, "postgresql://")
 }
 
 func checkURL(raw string) error {
@@ -249,8 +253,10 @@ func checkPrivateKey(key string) error {
 	if err != nil {
 		return fmt.Errorf("cannot be parsed as an RSA private key: %v", err)
 	}
-	if _, ok := k.(interface{ Public() any }); !ok {
-		return errors.New("is not a private key")
+	// GitHub App keys are RSA, and the App's JWTs are signed with RS256: any
+	// other key would pass here and fail every API call.
+	if _, ok := k.(*rsa.PrivateKey); !ok {
+		return fmt.Errorf("is a %T, not an RSA private key (download the key from the App's settings page)", k)
 	}
 	return nil
 }

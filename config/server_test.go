@@ -1,6 +1,8 @@
 package config
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
@@ -18,6 +20,28 @@ func testKeyPEM(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return string(pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(k)}))
+}
+
+// pkcs8PEM is a PKCS#8 PEM block of a fresh ECDSA key (ec) or RSA key.
+func pkcs8PEM(t *testing.T, ec bool) string {
+	t.Helper()
+	var (
+		k   any
+		err error
+	)
+	if ec {
+		k, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	} else {
+		k, err = rsa.GenerateKey(rand.Reader, 2048)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}))
 }
 
 func envOf(m map[string]string) func(string) string {
@@ -116,6 +140,7 @@ func TestLoadServerRefusesUnsafeConfig(t *testing.T) {
 		{"missing key", with("GITHUB_APP_PRIVATE_KEY", "<unset>"), "private key is missing"},
 		{"key not PEM", with("GITHUB_APP_PRIVATE_KEY", "not a key"), "is not PEM text"},
 		{"key PEM but garbage", with("GITHUB_APP_PRIVATE_KEY", "-----BEGIN RSA PRIVATE KEY-----\nAAAA\n-----END RSA PRIVATE KEY-----\n"), "cannot be parsed as an RSA private key"},
+		{"key not RSA", with("GITHUB_APP_PRIVATE_KEY", pkcs8PEM(t, true)), "not an RSA private key"},
 		{"bad API URL", with("GITHUB_V3_API_URL", "ghe.example.com/api/v3"), "GITHUB_V3_API_URL"},
 		{"bad public URL", with("INFRA_AGENT_PUBLIC_URL", "ftp://x"), "INFRA_AGENT_PUBLIC_URL"},
 		{"bad OIDC issuer", with("INFRA_AGENT_OIDC_ISSUER", "::"), "INFRA_AGENT_OIDC_ISSUER"},
@@ -155,4 +180,28 @@ func TestLoadServerRefusesUnsafeConfig(t *testing.T) {
 			t.Errorf("want an error naming the unknown key, got %v", err)
 		}
 	})
+}
+
+// TestLoadServerAcceptsPKCS8RSAKey: GitHub's keys are PKCS#1, but an RSA key
+// converted to PKCS#8 signs the App's JWTs just as well.
+func TestLoadServerAcceptsPKCS8RSAKey(t *testing.T) {
+	_, err := LoadServer("", envOf(map[string]string{
+		"GITHUB_APP_INTEGRATION_ID": "1",
+		"GITHUB_APP_WEBHOOK_SECRET": "s",
+		"GITHUB_APP_PRIVATE_KEY":    pkcs8PEM(t, false),
+	}))
+	if err != nil {
+		t.Fatalf("LoadServer refused a PKCS#8 RSA key: %v", err)
+	}
+}
+
+func TestIsPostgres(t *testing.T) {
+	for dsn, want := range map[string]bool{
+		"postgres://u@db/x": true, "postgresql://db/x": true, "POSTGRES://db/x": true,
+		"data/infra-agent.db": false, "postgres.db": false, "": false,
+	} {
+		if got := IsPostgres(dsn); got != want {
+			t.Errorf("IsPostgres(%q) = %v, want %v", dsn, got, want)
+		}
+	}
 }

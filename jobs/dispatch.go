@@ -60,14 +60,24 @@ func (s *Service) dispatch(ctx context.Context, client *github.Client, job store
 	// The webhook's context ends when Submit returns; the retries keep its
 	// logger and values but not its deadline.
 	bg, cancel := context.WithTimeout(context.WithoutCancel(ctx), total)
-	s.background.Add(1)
-	go func() {
-		defer s.background.Done()
+	started := s.goBackground(func() {
 		defer cancel()
+		go func() {
+			select {
+			case <-s.stopping:
+				cancel()
+			case <-bg.Done():
+			}
+		}()
 		if err := s.retryDispatch(bg, client, job); err != nil {
 			zerolog.Ctx(bg).Error().Err(err).Msg("dispatch retries ended with an error")
 		}
-	}()
+	})
+	if !started {
+		cancel()
+		s.metrics.dispatches.WithLabelValues("failed").Inc()
+		return s.failDispatch(ctx, client, job, 1, fmt.Errorf("%w (first attempt: %w)", errShuttingDown, err))
+	}
 	return nil
 }
 
@@ -79,14 +89,17 @@ func (s *Service) retryDispatch(ctx context.Context, client *github.Client, job 
 	for i, wait := range s.backoff {
 		attempt := i + 2
 		if err := s.sleep(ctx, wait); err != nil {
-			// Conclude with a fresh deadline: ctx's is the one that just passed.
-			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), dispatchAttemptTimeout)
-			defer cancel()
-			return s.failDispatch(fctx, client, job, attempt-1, fmt.Errorf("gave up retrying: %w", err))
+			if s.isStopping() {
+				err = errShuttingDown
+			}
+			return s.failDispatch(ctx, client, job, attempt-1, fmt.Errorf("gave up retrying: %w", err))
 		}
 		current, gerr := s.store.GetJob(ctx, job.ID)
 		if gerr != nil {
-			return gerr
+			if s.isStopping() {
+				gerr = errShuttingDown
+			}
+			return s.failDispatch(ctx, client, job, attempt-1, fmt.Errorf("reading the job before retrying: %w", gerr))
 		}
 		if current.State != store.JobQueued {
 			logger.Info().Str(logKeyState, string(current.State)).Msg("job left the queue; dispatch retries stop")
@@ -97,7 +110,11 @@ func (s *Service) retryDispatch(ctx context.Context, client *github.Client, job 
 		if err == nil {
 			return s.markDispatched(ctx, client, job, attempt, runID)
 		}
-		if !retryable(err) || i == len(s.backoff)-1 {
+		stopping := s.isStopping()
+		if stopping {
+			err = fmt.Errorf("%w (last attempt: %w)", errShuttingDown, err)
+		}
+		if stopping || !retryable(err) || i == len(s.backoff)-1 {
 			s.metrics.dispatches.WithLabelValues("failed").Inc()
 			return s.failDispatch(ctx, client, job, attempt, err)
 		}
@@ -150,9 +167,26 @@ func (s *Service) markDispatched(ctx context.Context, client *github.Client, job
 	return nil
 }
 
+// errShuttingDown is why dispatch retries end when the server shuts down.
+var errShuttingDown = errors.New("the server shut down before the workflow could be dispatched; comment again to retry")
+
+// isStopping reports whether Shutdown told the retries to stop.
+func (s *Service) isStopping() bool {
+	select {
+	case <-s.stopping:
+		return true
+	default:
+		return false
+	}
+}
+
 // failDispatch fails a job whose workflow could not be dispatched and
-// concludes its check run with the reason.
+// concludes its check run with the reason. It runs on its own deadline: the
+// caller's may be the one that just ended the dispatch, and a job left queued
+// would keep its check run queued until the watchdog.
 func (s *Service) failDispatch(ctx context.Context, client *github.Client, job store.Job, attempts int, cause error) error {
+	ctx, cancel := detached(ctx)
+	defer cancel()
 	reason := dispatchReason(cause)
 	state := store.JobFailed
 	detail := "dispatching the workflow: " + reason
@@ -166,8 +200,6 @@ func (s *Service) failDispatch(ctx context.Context, client *github.Client, job s
 	}
 	s.metrics.jobEntered(job.Kind, state)
 	zerolog.Ctx(ctx).Error().Err(cause).Int(logKeyAttempts, attempts).Msg("workflow dispatch failed; job failed")
-	ctx, cancel := detached(ctx)
-	defer cancel()
 	return s.concludeJob(ctx, client, failed, "failure", checks.JobDispatchFailed(jobInfo(failed), attempts, reason))
 }
 
@@ -199,6 +231,9 @@ func retryable(err error) bool {
 
 // dispatchReason explains a dispatch error to a human.
 func dispatchReason(err error) string {
+	if errors.Is(err, errShuttingDown) {
+		return errShuttingDown.Error()
+	}
 	var er *github.ErrorResponse
 	if errors.As(err, &er) && er.Response != nil {
 		msg := er.Message

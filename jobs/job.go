@@ -48,6 +48,7 @@ func (s *Service) createJob(ctx context.Context, client *github.Client, t Task, 
 		TriggerID:      t.SourceID,
 		Instructions:   t.Instructions,
 		Workflow:       cfg.Workflow,
+		TriggeredAt:    t.TriggeredAt,
 		CreatedAt:      now,
 		UpdatedAt:      now,
 	})

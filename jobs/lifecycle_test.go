@@ -2,6 +2,7 @@ package jobs
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -314,4 +315,81 @@ func TestCheckRunCreationFails(t *testing.T) {
 		t.Fatal(err)
 	}
 	h.expectCalls(callConfig, callOrgRepo, callPermission("alice"), callPull)
+}
+
+// TestShutdownEndsDispatchRetries: a retry that would wait past the shutdown
+// deadline fails its job at once, with a reason on the check run, instead of
+// holding the server's exit or leaving the check run queued.
+func TestShutdownEndsDispatchRetries(t *testing.T) {
+	h := newHarness(t, func(o *ServiceOptions) { o.DispatchBackoff = []time.Duration{time.Hour} })
+	h.fake.FailNext("POST", dispatchPath, 1, 503, nil)
+	id := h.addComment("alice", "/agent fix")
+	h.submit(commentTask(ActionRun, wire.KindFix, "alice", id))
+
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- h.svc.Shutdown(ctx) }()
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("Shutdown = %v, want the deadline's error", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("Shutdown waited for the hour-long backoff")
+	}
+	job := h.onlyJob()
+	h.expectCalls(callConfig, callOrgRepo, callPermission("alice"), callPull, callCheckRun, callReaction(id),
+		callDispatch, callPatchCheckRun(job.CheckRunID))
+	if job.State != store.JobFailed || !strings.Contains(job.Detail, "server shut down") {
+		t.Errorf("job %s (%q), want failed because the server shut down", job.State, job.Detail)
+	}
+	if cr := h.checkRun(job.CheckRunID); cr.Status != "completed" || cr.Conclusion != "failure" || !strings.Contains(cr.Output.Summary, "server shut down") {
+		t.Errorf("check run %s/%s:\n%s", cr.Status, cr.Conclusion, cr.Output.Summary)
+	}
+	// Nothing left to wait for: a second Shutdown returns at once.
+	if err := h.svc.Shutdown(context.Background()); err != nil {
+		t.Errorf("second Shutdown = %v", err)
+	}
+
+	// A webhook still running after shutdown began starts no retry that
+	// nobody would wait for: its job fails at once.
+	h.fake.FailNext("POST", dispatchPath, 1, 503, nil)
+	late := h.addComment("alice", "/agent fix later")
+	h.submit(commentTask(ActionRun, wire.KindFix, "alice", late))
+	js := h.jobs()
+	if last := js[len(js)-1]; last.State != store.JobFailed || !strings.Contains(last.Detail, "server shut down") {
+		t.Errorf("late job %s (%q), want failed because the server shut down", last.State, last.Detail)
+	}
+}
+
+// TestFailDispatchOutlivesItsCaller: the dispatch that gave up may have done
+// so because its context ended; failing the job must not depend on it.
+func TestFailDispatchOutlivesItsCaller(t *testing.T) {
+	h := newHarness(t, nil)
+	h.fake.FailNext("POST", dispatchPath, 1, 404, nil)
+	id := h.addComment("alice", "/agent fix")
+	task := commentTask(ActionRun, wire.KindFix, "alice", id)
+	h.submit(task)
+	h.callsSince()
+	// Back to queued, as a job whose last dispatch attempt was cut short.
+	job := h.onlyJob()
+	queued := store.JobQueued
+	if _, err := h.store.UpdateJob(context.Background(), job.ID, nil, store.JobUpdate{State: &queued}); err != nil {
+		t.Fatal(err)
+	}
+	client, err := h.svc.clients.NewInstallationClient(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	ended, cancel := context.WithCancel(h.ctx(task.DeliveryID))
+	cancel()
+	if err := h.svc.failDispatch(ended, client, job, 2, context.Canceled); err != nil {
+		t.Fatalf("failDispatch: %v", err)
+	}
+	h.expectCalls(callPatchCheckRun(job.CheckRunID))
+	if j := h.onlyJob(); j.State != store.JobFailed || j.DispatchAttempts != 2 {
+		t.Errorf("job %s after %d attempts, want failed after 2", j.State, j.DispatchAttempts)
+	}
 }

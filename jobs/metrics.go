@@ -1,8 +1,10 @@
 package jobs
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -18,8 +20,9 @@ type metrics struct {
 	decisions   *prometheus.CounterVec // by source and verdict
 }
 
-// newMetrics builds the series and registers them with reg when it is set.
-func newMetrics(reg prometheus.Registerer) (*metrics, error) {
+// newMetrics builds the series and registers them with reg when it is set,
+// with a gauge of the active jobs in the store active.
+func newMetrics(reg prometheus.Registerer, active store.Store) (*metrics, error) {
 	m := &metrics{
 		created: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "infra_agent_jobs_created_total",
@@ -41,7 +44,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.created, m.transitions, m.dispatches, m.decisions} {
+	for _, c := range []prometheus.Collector{m.created, m.transitions, m.dispatches, m.decisions, newActiveJobs(active)} {
 		if err := reg.Register(c); err != nil {
 			var are prometheus.AlreadyRegisteredError
 			if errors.As(err, &are) {
@@ -84,4 +87,49 @@ func (m *metrics) decision(src Source, d Decision) {
 		verdict = "denied"
 	}
 	m.decisions.WithLabelValues(string(src), verdict).Inc()
+}
+
+// activeJobsTimeout bounds the store read of one scrape.
+const activeJobsTimeout = 5 * time.Second
+
+// activeJobs is the number of active jobs by kind and state, read from the
+// store at every scrape: the counters above are per replica, while a job is
+// created on one replica and ended by another (or by a runner, or the
+// watchdog), so only the store knows how many are waiting or running.
+type activeJobs struct {
+	store store.Store
+	desc  *prometheus.Desc
+}
+
+func newActiveJobs(st store.Store) activeJobs {
+	return activeJobs{store: st, desc: prometheus.NewDesc("infra_agent_jobs_active",
+		"Jobs in an active state (queued, dispatched, running), by kind and state, across all replicas.",
+		[]string{"kind", "state"}, nil)}
+}
+
+// Describe implements prometheus.Collector.
+func (c activeJobs) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
+
+// Collect implements prometheus.Collector. A scrape has no context of its own.
+func (c activeJobs) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), activeJobsTimeout)
+	defer cancel()
+	jobs, err := c.store.ListJobs(ctx, store.JobFilter{States: store.ActiveStates})
+	if err != nil {
+		ch <- prometheus.NewInvalidMetric(c.desc, fmt.Errorf("counting active jobs: %w", err))
+		return
+	}
+	type key struct {
+		kind  wire.Kind
+		state store.JobState
+	}
+	n := map[key]int{}
+	for _, j := range jobs {
+		n[key{j.Kind, j.State}]++
+	}
+	for _, k := range wire.Kinds {
+		for _, st := range store.ActiveStates {
+			ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, float64(n[key{k, st}]), string(k), string(st))
+		}
+	}
 }

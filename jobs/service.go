@@ -109,6 +109,14 @@ type Service struct {
 
 	// background tracks dispatch retries that outlive the Submit call.
 	background sync.WaitGroup
+	// mu guards closing, which Shutdown sets: no retry starts after it, so
+	// background.Add never races background.Wait.
+	mu      sync.Mutex
+	closing bool
+	// stopping is closed by Shutdown when its deadline passes: the retries
+	// stop waiting and conclude their jobs.
+	stopping chan struct{}
+	stopOnce sync.Once
 	// sleep waits between dispatch attempts; tests replace it to hold a retry.
 	sleep func(ctx context.Context, d time.Duration) error
 }
@@ -134,6 +142,7 @@ func NewService(o ServiceOptions) (*Service, error) {
 		queuedTimeout:  o.QueuedTimeout,
 		runningTimeout: o.RunningTimeout,
 		sleep:          sleep,
+		stopping:       make(chan struct{}),
 		// Remote references ("remote: other/repo, ref: some-branch") are turned
 		// off: they could point the configuration at a branch anyone can push
 		// to, and the configuration must come from a default branch. A file that
@@ -154,7 +163,7 @@ func NewService(o ServiceOptions) (*Service, error) {
 	if s.runningTimeout <= 0 {
 		s.runningTimeout = DefaultRunningTimeout
 	}
-	m, err := newMetrics(o.Registerer)
+	m, err := newMetrics(o.Registerer, o.Store)
 	if err != nil {
 		return nil, err
 	}
@@ -162,9 +171,48 @@ func NewService(o ServiceOptions) (*Service, error) {
 	return s, nil
 }
 
-// Wait blocks until the background dispatch retries have finished; call it on
-// shutdown after intake has stopped.
+// Wait blocks until the background dispatch retries have finished.
 func (s *Service) Wait() { s.background.Wait() }
+
+// goBackground runs fn in the background unless Shutdown has begun, and
+// reports whether it did.
+func (s *Service) goBackground(fn func()) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closing {
+		return false
+	}
+	s.background.Add(1)
+	go func() {
+		defer s.background.Done()
+		fn()
+	}()
+	return true
+}
+
+// Shutdown waits for the background dispatch retries; call it after intake
+// has stopped. When ctx ends first, the retries stop waiting for their next
+// attempt and fail their jobs with the reason (a job left queued would only be
+// concluded by the watchdog minutes later), and ctx's error is returned once
+// they have.
+func (s *Service) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	s.closing = true
+	s.mu.Unlock()
+	done := make(chan struct{})
+	go func() {
+		s.background.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+	}
+	s.stopOnce.Do(func() { close(s.stopping) })
+	<-done
+	return fmt.Errorf("waiting for dispatch retries: %w", ctx.Err())
+}
 
 // RecordInstallation records an installation event.
 func (s *Service) RecordInstallation(ctx context.Context, in store.Installation) error {

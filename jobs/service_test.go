@@ -69,6 +69,38 @@ infra_agent_policy_decisions_total{source="issue_comment",verdict="denied"} 1
 	if n, err := testutil.GatherAndCount(h.reg, "infra_agent_jobs_created_total"); err != nil || n != len(wire.Kinds) {
 		t.Errorf("jobs created series = %d (%v), want one per kind", n, err)
 	}
+
+	// The gauge reads the store, where another replica's jobs are too.
+	other, _, _, err := h.store.CreateJob(context.Background(), store.Job{
+		TriggerKey: "elsewhere", InstallationID: 1, Owner: testOwner, Repo: testRepo, Number: 99, Kind: wire.KindReview,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	running := store.JobRunning
+	if _, err := h.store.UpdateJob(context.Background(), other.ID, nil, store.JobUpdate{State: &running}); err != nil {
+		t.Fatal(err)
+	}
+	active := map[string]float64{}
+	mfs, err := h.reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != "infra_agent_jobs_active" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			labels := map[string]string{}
+			for _, l := range m.GetLabel() {
+				labels[l.GetName()] = l.GetValue()
+			}
+			active[labels["kind"]+"/"+labels["state"]] = m.GetGauge().GetValue()
+		}
+	}
+	if len(active) != len(wire.Kinds)*len(store.ActiveStates) || active["fix/dispatched"] != 1 || active["review/running"] != 1 || active["fix/queued"] != 0 {
+		t.Errorf("infra_agent_jobs_active = %v, want fix/dispatched 1, review/running 1, the rest 0", active)
+	}
 }
 
 func TestRecordInstallation(t *testing.T) {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
@@ -19,6 +20,7 @@ func TestSubmitFixHappyPath(t *testing.T) {
 	id := h.addComment("alice", "/agent fix pin the provider")
 	task := commentTask(ActionRun, wire.KindFix, "alice", id)
 	task.Instructions = "pin the provider"
+	task.TriggeredAt = time.Date(2024, 3, 1, 9, 30, 0, 0, time.UTC)
 	h.submit(task)
 
 	h.expectCalls(callConfig, callOrgRepo, callPermission("alice"), callPull, callCheckRun, callReaction(id), callDispatch)
@@ -32,6 +34,10 @@ func TestSubmitFixHappyPath(t *testing.T) {
 	}
 	if job.TriggerKey != fmt.Sprintf("issue_comment:%d", id) || job.Workflow != "infra-agent.yml" || job.Instructions != "pin the provider" {
 		t.Errorf("job = %+v", job)
+	}
+	if !job.TriggeredAt.Equal(task.TriggeredAt) {
+		// The runner ignores comments created or edited after the trigger.
+		t.Errorf("job triggered at %v, want the comment's %v", job.TriggeredAt, task.TriggeredAt)
 	}
 
 	cr := h.checkRun(job.CheckRunID)
@@ -153,7 +159,7 @@ func TestSubmitBrokenConfig(t *testing.T) {
 		name, yaml, where, problem string
 	}{
 		{name: "unknown key", yaml: "version: 1\nforks: static\nforkz: deny\n", where: "`.github/infra-agent.yml` line 3", problem: "forkz"},
-		{name: "bad value", yaml: "version: 1\ncommands:\n  min_permission: sudo\n", where: "`.github/infra-agent.yml`", problem: "commands.min_permission"},
+		{name: "bad value", yaml: "version: 1\ncommands:\n  min_permission: sudo\n", where: "`.github/infra-agent.yml` line 3", problem: "commands.min_permission"},
 		// A remote reference could move the configuration off the default
 		// branch; it is refused like any unknown key.
 		{name: "remote reference", yaml: "remote: acme/other\nref: topic\n", where: "`.github/infra-agent.yml` line 1", problem: "remote"},

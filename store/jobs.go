@@ -22,7 +22,7 @@ const createJobAttempts = 20
 const jobColumns = `id, trigger_key, delivery_id, installation_id, repo_id, owner, repo, number,
 	kind, state, head_sha, head_ref, base_ref, default_branch, fork, actor, trigger_source,
 	trigger_id, instructions, workflow, check_run_id, dispatch_attempts, run_id,
-	superseded_by, detail, created_at, updated_at, heartbeat_at`
+	superseded_by, detail, created_at, updated_at, heartbeat_at, triggered_at`
 
 // rowScanner is *sql.Row or *sql.Rows.
 type rowScanner interface {
@@ -31,14 +31,14 @@ type rowScanner interface {
 
 func scanJob(r rowScanner) (Job, error) {
 	var (
-		j                           Job
-		kind, state                 string
-		created, updated, heartbeat int64
+		j                                      Job
+		kind, state                            string
+		created, updated, heartbeat, triggered int64
 	)
 	err := r.Scan(&j.ID, &j.TriggerKey, &j.DeliveryID, &j.InstallationID, &j.RepoID, &j.Owner, &j.Repo,
 		&j.Number, &kind, &state, &j.HeadSHA, &j.HeadRef, &j.BaseRef, &j.DefaultBranch, &j.Fork,
 		&j.Actor, &j.TriggerSource, &j.TriggerID, &j.Instructions, &j.Workflow, &j.CheckRunID,
-		&j.DispatchAttempts, &j.RunID, &j.SupersededBy, &j.Detail, &created, &updated, &heartbeat)
+		&j.DispatchAttempts, &j.RunID, &j.SupersededBy, &j.Detail, &created, &updated, &heartbeat, &triggered)
 	if err != nil {
 		return Job{}, err
 	}
@@ -47,6 +47,7 @@ func scanJob(r rowScanner) (Job, error) {
 	j.CreatedAt = fromNanos(created)
 	j.UpdatedAt = fromNanos(updated)
 	j.HeartbeatAt = fromNanos(heartbeat)
+	j.TriggeredAt = fromNanos(triggered)
 	return j, nil
 }
 
@@ -168,7 +169,7 @@ func (s *sqlStore) createJobOnce(ctx context.Context, j Job) (Job, []Job, bool, 
 			return fmt.Errorf("superseding jobs of %s/%s#%d: %w", j.Owner, j.Repo, j.Number, err)
 		}
 		res, err := tx.ExecContext(ctx, `INSERT INTO jobs (`+jobColumns+`)
-			VALUES (`+placeholders(1, 28)+`)
+			VALUES (`+placeholders(1, 29)+`)
 			ON CONFLICT (trigger_key) DO NOTHING`, jobArgs(j)...)
 		if err != nil {
 			return fmt.Errorf("inserting job %s: %w", j.TriggerKey, err)
@@ -212,7 +213,7 @@ func jobArgs(j Job) []any {
 	return []any{j.ID, j.TriggerKey, j.DeliveryID, j.InstallationID, j.RepoID, j.Owner, j.Repo, j.Number,
 		string(j.Kind), string(j.State), j.HeadSHA, j.HeadRef, j.BaseRef, j.DefaultBranch, j.Fork, j.Actor,
 		j.TriggerSource, j.TriggerID, j.Instructions, j.Workflow, j.CheckRunID, j.DispatchAttempts, j.RunID,
-		j.SupersededBy, j.Detail, nanos(j.CreatedAt), nanos(j.UpdatedAt), nanos(j.HeartbeatAt)}
+		j.SupersededBy, j.Detail, nanos(j.CreatedAt), nanos(j.UpdatedAt), nanos(j.HeartbeatAt), nanos(j.TriggeredAt)}
 }
 
 func sortJobs(jobs []Job) {

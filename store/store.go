@@ -111,6 +111,10 @@ type Job struct {
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
 	HeartbeatAt time.Time
+	// TriggeredAt is when the trigger happened (a comment's created_at, ...):
+	// the runner ignores comments created or edited after it, so text added
+	// once the job was asked for never becomes its context.
+	TriggeredAt time.Time
 }
 
 // JobUpdate sets the non-nil fields of a job.

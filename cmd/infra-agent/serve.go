@@ -119,14 +119,7 @@ func serve(ctx context.Context, cfg config.Server) error {
 	if err != nil {
 		return fmt.Errorf("listening on %s: %w", cfg.Addr, err)
 	}
-	srv := &http.Server{
-		Handler:           newMux(*logger, dispatcher, reg, st),
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		BaseContext:       func(net.Listener) context.Context { return ctx },
-	}
+	srv := newHTTPServer(ctx, newMux(*logger, dispatcher, reg, st))
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	logger.Info().Str("addr", ln.Addr().String()).Str("app", slug).Int64("app_id", cfg.GitHub.App.IntegrationID).
@@ -162,7 +155,9 @@ func serve(ctx context.Context, cfg config.Server) error {
 	if err := sched.Shutdown(drainCtx); err != nil {
 		errs = append(errs, fmt.Errorf("draining webhook work: %w", err))
 	}
-	svc.Wait()
+	if err := svc.Shutdown(drainCtx); err != nil {
+		errs = append(errs, fmt.Errorf("finishing dispatch retries: %w", err))
+	}
 	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
 		errs = append(errs, fmt.Errorf("serving HTTP: %w", serveErr))
 	}
@@ -171,6 +166,22 @@ func serve(ctx context.Context, cfg config.Server) error {
 	}
 	logger.Info().Msg("stopped")
 	return nil
+}
+
+// newHTTPServer returns the server for h. Requests get ctx's values (the
+// logger) but not its cancellation: ctx ends when shutdown begins, and the
+// requests still in flight must be able to finish recording their deliveries
+// while http.Server.Shutdown waits for them.
+func newHTTPServer(ctx context.Context, h http.Handler) *http.Server {
+	base := context.WithoutCancel(ctx)
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		BaseContext:       func(net.Listener) context.Context { return base },
+	}
 }
 
 // newClientCreator builds GitHub API clients with conditional-request caching

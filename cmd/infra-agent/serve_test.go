@@ -7,12 +7,15 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/rs/zerolog"
 
 	"github.com/infra-agent/infra-agent/internal/fakegithub"
 	"github.com/infra-agent/infra-agent/internal/testkit"
@@ -276,6 +279,9 @@ func TestServeEndToEnd(t *testing.T) {
 		for _, want := range []string{
 			"infra_agent_github_requests_total", "infra_agent_github_rate_limit_remaining",
 			"infra_agent_jobs_created_total", "go_goroutines",
+			// The issue's list: deliveries, jobs by kind and state, queue depth.
+			"infra_agent_deliveries_received_total", `infra_agent_jobs_active{kind="fix",state="queued"}`,
+			"infra_agent_job_transitions_total", "infra_agent_delivery_queue_depth",
 		} {
 			if !strings.Contains(string(body), want) {
 				t.Errorf("/metrics lacks %s", want)
@@ -343,5 +349,57 @@ func TestServeRefusesBadConfiguration(t *testing.T) {
 	}
 	if code := exitCode(err, &stderr); code != 2 {
 		t.Errorf("exit code %d, want 2", code)
+	}
+}
+
+// TestHTTPServerFinishesInFlightRequests: shutdown begins when the serve
+// context ends; a webhook still being received must keep a live context so it
+// can record its delivery while Shutdown waits for it.
+func TestHTTPServerFinishesInFlightRequests(t *testing.T) {
+	logs := &testkit.LogBuffer{}
+	logger := zerolog.New(logs)
+	ctx, cancel := context.WithCancel(logger.WithContext(context.Background()))
+	defer cancel()
+	started, release := make(chan struct{}), make(chan struct{})
+	srv := newHTTPServer(ctx, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		close(started)
+		<-release
+		zerolog.Ctx(r.Context()).Info().Msg("request logged")
+		if err := r.Context().Err(); err != nil {
+			http.Error(w, err.Error(), http.StatusServiceUnavailable)
+			return
+		}
+		w.WriteHeader(http.StatusAccepted)
+	}))
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = srv.Serve(ln) }()
+
+	status := make(chan int, 1)
+	go func() {
+		resp, err := http.Post("http://"+ln.Addr().String()+"/", "application/json", strings.NewReader("{}"))
+		if err != nil {
+			t.Errorf("request: %v", err)
+			status <- 0
+			return
+		}
+		resp.Body.Close()
+		status <- resp.StatusCode
+	}()
+	<-started
+	cancel() // the signal arrived
+	shut := make(chan error, 1)
+	go func() { shut <- srv.Shutdown(context.Background()) }()
+	close(release)
+	if got := <-status; got != http.StatusAccepted {
+		t.Errorf("in-flight request answered %d, want 202: its context ended with the serve context", got)
+	}
+	if err := <-shut; err != nil {
+		t.Errorf("Shutdown: %v", err)
+	}
+	if !strings.Contains(logs.String(), "request logged") {
+		t.Error("the request context lost the server's logger")
 	}
 }

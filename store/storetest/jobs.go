@@ -34,6 +34,7 @@ func newJob(key string, number int) store.Job {
 		TriggerID:      1,
 		Instructions:   "pin the provider",
 		Workflow:       "infra-agent.yml",
+		TriggeredAt:    time.Date(2024, 3, 1, 9, 30, 0, 123456789, time.FixedZone("CET", 3600)),
 	}
 }
 
@@ -53,11 +54,11 @@ func createJob(t *testing.T, s store.Store, j store.Job) (store.Job, []store.Job
 func assertJob(t *testing.T, got, want store.Job) {
 	t.Helper()
 	times := func(j store.Job) string {
-		return fmt.Sprint(j.CreatedAt.UnixNano(), j.UpdatedAt.UnixNano(), j.HeartbeatAt.UnixNano())
+		return fmt.Sprint(j.CreatedAt.UnixNano(), j.UpdatedAt.UnixNano(), j.HeartbeatAt.UnixNano(), j.TriggeredAt.UnixNano())
 	}
 	g, w := got, want
-	g.CreatedAt, g.UpdatedAt, g.HeartbeatAt = time.Time{}, time.Time{}, time.Time{}
-	w.CreatedAt, w.UpdatedAt, w.HeartbeatAt = time.Time{}, time.Time{}, time.Time{}
+	g.CreatedAt, g.UpdatedAt, g.HeartbeatAt, g.TriggeredAt = time.Time{}, time.Time{}, time.Time{}, time.Time{}
+	w.CreatedAt, w.UpdatedAt, w.HeartbeatAt, w.TriggeredAt = time.Time{}, time.Time{}, time.Time{}, time.Time{}
 	if g != w || times(got) != times(want) {
 		t.Errorf("job =\n%+v\nwant\n%+v", got, want)
 	}
