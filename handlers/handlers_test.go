@@ -52,7 +52,7 @@ func prComment(action jobs.Action, kind wire.Kind, cmd, instructions string) job
 // helloReview is the review task of Codertocat/Hello-World#2.
 func helloReview() jobs.Task {
 	t := helloWorld(jobs.SourcePullRequest)
-	t.Action, t.Kind = jobs.ActionRun, wire.KindReview
+	t.Action, t.Kind, t.Event = jobs.ActionRun, wire.KindReview, "opened"
 	t.SourceID = 279147437
 	t.TriggeredAt = time.Date(2019, 5, 15, 15, 20, 33, 0, time.UTC)
 	t.Number, t.IsPR = 2, true
@@ -61,10 +61,16 @@ func helloReview() jobs.Task {
 	return t
 }
 
+// onEvent returns t as triggered by another action of the same event.
+func onEvent(t jobs.Task, action string) jobs.Task {
+	t.Event = action
+	return t
+}
+
 // forkReview is the review task of the cross-repository pull request listendev/lstn#217.
 func forkReview() jobs.Task {
 	return jobs.Task{
-		Action: jobs.ActionRun, Kind: wire.KindReview, Source: jobs.SourcePullRequest, SourceID: 1435068971,
+		Action: jobs.ActionRun, Kind: wire.KindReview, Source: jobs.SourcePullRequest, Event: "opened", SourceID: 1435068971,
 		TriggeredAt:    time.Date(2023, 7, 14, 17, 4, 29, 0, time.UTC),
 		InstallationID: testInstallation, RepoID: 564251933, Owner: "listendev", Repo: "lstn", DefaultBranch: "main",
 		Number: 217, IsPR: true,
@@ -165,9 +171,9 @@ func pullRequestCases() []deliveryCase {
 	viaApp := helloReview()
 	viaApp.ViaApp = 99
 	forkSync := forkReview()
-	forkSync.HeadSHA = "1f9f4a6c7d2b2a3e4f5a6b7c8d9e0f1a2b3c4d5e"
+	forkSync.HeadSHA, forkSync.Event = "1f9f4a6c7d2b2a3e4f5a6b7c8d9e0f1a2b3c4d5e", "synchronize"
 	atlantis := atlantisTests(jobs.SourcePullRequest)
-	atlantis.Action, atlantis.Kind, atlantis.SourceID = jobs.ActionRun, wire.KindReview, 194034250
+	atlantis.Action, atlantis.Kind, atlantis.Event, atlantis.SourceID = jobs.ActionRun, wire.KindReview, "opened", 194034250
 	atlantis.TriggeredAt = time.Date(2018, 6, 11, 16, 22, 16, 0, time.UTC)
 	atlantis.Number, atlantis.IsPR = 2, true
 	atlantis.HeadSHA, atlantis.HeadRef, atlantis.HeadRepo, atlantis.BaseRef = "c31fd9ea6f557ad2ea659944c3844a059b83bc5d", "branch", "runatlantis/atlantis-tests", "main"
@@ -175,8 +181,8 @@ func pullRequestCases() []deliveryCase {
 	const fork = "extra/lstn__github_event_pull_request_from_fork.json"
 	return []deliveryCase{
 		{name: "opened", event: "pull_request", payload: "octokit/pull_request/12-opened.json", tasks: []jobs.Task{helloReview()}},
-		{name: "synchronize", event: "pull_request", payload: "octokit/pull_request/22-synchronize.json", tasks: []jobs.Task{helloReview()}},
-		{name: "reopened", event: "pull_request", payload: "octokit/pull_request/18-reopened.json", tasks: []jobs.Task{helloReview()}},
+		{name: "synchronize", event: "pull_request", payload: "octokit/pull_request/22-synchronize.json", tasks: []jobs.Task{onEvent(helloReview(), "synchronize")}},
+		{name: "reopened", event: "pull_request", payload: "octokit/pull_request/18-reopened.json", tasks: []jobs.Task{onEvent(helloReview(), "reopened")}},
 		{name: "closed", event: "pull_request", payload: "octokit/pull_request/03-closed.json"},
 		{name: "draft still reviewed", event: "pull_request", payload: "octokit/pull_request/12-opened.json",
 			edits: []edit{set("pull_request.draft", true)}, tasks: []jobs.Task{draft}},

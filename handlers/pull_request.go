@@ -42,6 +42,7 @@ func (h *PullRequest) Handle(ctx context.Context, eventType, deliveryID string, 
 		return err
 	}
 	t.Action, t.Kind = jobs.ActionRun, wire.KindReview
+	t.Event = ev.GetAction()
 	t.SourceID = pr.GetID()
 	t.TriggeredAt = pr.GetUpdatedAt().Time
 	t.Number = pr.GetNumber()

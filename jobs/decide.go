@@ -140,7 +140,10 @@ func decideRun(t Task, cfg config.RepoConfig, actorPerm config.Permission, facts
 	static := false
 	if t.Fork {
 		if cfg.Forks == config.ForksDeny {
-			return deny("pull requests from forks are not handled in this repository (forks: deny)")
+			d := deny("pull requests from forks are not handled in this repository (forks: deny)")
+			// Said once, when the pull request opens: not again on every push.
+			d.Quiet = t.Source == SourcePullRequest && t.Event == "synchronize"
+			return d
 		}
 		if t.Kind.Writes() {
 			return deny(fmt.Sprintf("infra-agent cannot %s a pull request from a fork: it never pushes to or gets credentials for a fork's branch. Fork pull requests get static checks only (`/agent plan`, `/agent review`)", t.Kind))

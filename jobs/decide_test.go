@@ -210,6 +210,10 @@ func TestDecideTriggers(t *testing.T) {
 			facts: Facts{ReviewPathsTouched: true}, want: "S", tier: wire.TierRecommend},
 		{name: "review on, fork, forks deny", task: with(func(t *Task) { *t = review; t.Fork = true }), cfg: forksDeny,
 			facts: Facts{ReviewPathsTouched: true}, want: "D"},
+		{name: "review on, fork, forks deny, a later push: not said again", task: with(func(t *Task) {
+			*t = review
+			t.Fork, t.Event = true, "synchronize"
+		}), cfg: forksDeny, facts: Facts{ReviewPathsTouched: true}, want: "Q"},
 		{name: "review on, bot author", task: with(func(t *Task) { *t = review; t.Actor, t.ActorType = "renovate[bot]", "Bot" }),
 			cfg: reviewOn, facts: Facts{ReviewPathsTouched: true}, want: "Q"},
 		{name: "autofix off by default", task: autofix, want: "Q"},

@@ -39,7 +39,10 @@ type Task struct {
 	Action Action
 	Kind   wire.Kind // for ActionRun
 
-	Source     Source
+	Source Source
+	// Event is the pull request event's action (opened, synchronize,
+	// reopened); empty for other sources.
+	Event      string
 	SourceID   int64  // comment id, check run id, check suite id, PR id, issue id
 	DeliveryID string // X-GitHub-Delivery of the triggering event
 	// TriggeredAt is when the triggering object was created (comment created_at,
