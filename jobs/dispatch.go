@@ -154,15 +154,14 @@ func (s *Service) markDispatched(ctx context.Context, client *github.Client, job
 	if runID != 0 {
 		u.RunID = &runID
 	}
-	_, err := s.store.UpdateJob(ctx, job.ID, []store.JobState{store.JobQueued}, u)
-	if errors.Is(err, store.ErrConflict) {
-		zerolog.Ctx(ctx).Info().Int64(logKeyRunID, runID).Msg("workflow dispatched for a job that already left the queue; cancelling its run")
-		return cancelRun(ctx, client, job.Owner, job.Repo, runID)
-	}
+	_, moved, err := s.moveJob(ctx, job.ID, []store.JobState{store.JobQueued}, u)
 	if err != nil {
 		return fmt.Errorf("recording dispatch of job %s: %w", job.ID, err)
 	}
-	s.metrics.jobEntered(job.Kind, state)
+	if !moved {
+		zerolog.Ctx(ctx).Info().Int64(logKeyRunID, runID).Msg("workflow dispatched for a job that already left the queue; cancelling its run")
+		return cancelRun(ctx, client, job.Owner, job.Repo, runID)
+	}
 	zerolog.Ctx(ctx).Info().Int(logKeyAttempts, attempts).Int64(logKeyRunID, runID).Msg("workflow dispatched")
 	return nil
 }
@@ -190,15 +189,14 @@ func (s *Service) failDispatch(ctx context.Context, client *github.Client, job s
 	reason := dispatchReason(cause)
 	state := store.JobFailed
 	detail := "dispatching the workflow: " + reason
-	failed, err := s.store.UpdateJob(ctx, job.ID, []store.JobState{store.JobQueued},
+	failed, moved, err := s.moveJob(ctx, job.ID, []store.JobState{store.JobQueued},
 		store.JobUpdate{State: &state, Detail: &detail, DispatchAttempts: &attempts})
-	if errors.Is(err, store.ErrConflict) {
-		return nil // cancelled or superseded meanwhile; that path concluded the check run
-	}
 	if err != nil {
 		return fmt.Errorf("failing job %s: %w", job.ID, err)
 	}
-	s.metrics.jobEntered(job.Kind, state)
+	if !moved {
+		return nil // cancelled or superseded meanwhile; that path concluded the check run
+	}
 	zerolog.Ctx(ctx).Error().Err(cause).Int(logKeyAttempts, attempts).Msg("workflow dispatch failed; job failed")
 	return s.concludeJob(ctx, client, failed, "failure", checks.JobDispatchFailed(jobInfo(failed), attempts, reason))
 }

@@ -116,14 +116,13 @@ func (s *Service) createJob(ctx context.Context, client *github.Client, t Task, 
 // explains it in a comment, the only place left to say it.
 func (s *Service) failWithoutCheckRun(ctx context.Context, client *github.Client, job store.Job, cause error) error {
 	state, detail := store.JobFailed, "creating the check run: "+cause.Error()
-	_, err := s.store.UpdateJob(ctx, job.ID, store.ActiveStates, store.JobUpdate{State: &state, Detail: &detail})
-	if errors.Is(err, store.ErrConflict) {
-		return nil
-	}
+	_, moved, err := s.moveJob(ctx, job.ID, store.ActiveStates, store.JobUpdate{State: &state, Detail: &detail})
 	if err != nil {
 		return fmt.Errorf("failing job %s: %w", job.ID, err)
 	}
-	s.metrics.jobEntered(job.Kind, state)
+	if !moved {
+		return nil
+	}
 	ctx, cancel := detached(ctx)
 	defer cancel()
 	return comment(ctx, client, job.Owner, job.Repo, job.Number, checks.JobNotStartedComment(jobInfo(job), dispatchReason(cause)))
@@ -161,15 +160,14 @@ func (s *Service) cancel(ctx context.Context, client *github.Client, t Task) err
 		cancelled *checks.JobInfo
 	)
 	for _, j := range active {
-		j, err := s.store.UpdateJob(ctx, j.ID, store.ActiveStates, store.JobUpdate{State: &state, Detail: &detail})
-		if errors.Is(err, store.ErrConflict) {
-			continue // it ended meanwhile
-		}
+		j, moved, err := s.moveJob(ctx, j.ID, store.ActiveStates, store.JobUpdate{State: &state, Detail: &detail})
 		if err != nil {
 			errs = append(errs, err)
 			continue
 		}
-		s.metrics.jobEntered(j.Kind, state)
+		if !moved {
+			continue // it ended meanwhile
+		}
 		jctx, cancel := detached(jobContext(ctx, j))
 		zerolog.Ctx(jctx).Info().Msg("job cancelled")
 		if err := s.withdraw(jctx, client, j, checks.JobCancelled(jobInfo(j), t.Actor)); err != nil {
@@ -210,4 +208,22 @@ func taskJobInfo(j store.Job, t Task) checks.JobInfo {
 		info.TriggerDetail = t.CheckName
 	}
 	return info
+}
+
+// moveJob applies u to a job that is in one of the from states (any state when
+// from is empty) and counts the state it enters. moved is false, without an
+// error, when the job was no longer in those states: another path or replica
+// got there first, and that path speaks for it on GitHub.
+func (s *Service) moveJob(ctx context.Context, id string, from []store.JobState, u store.JobUpdate) (job store.Job, moved bool, err error) {
+	job, err = s.store.UpdateJob(ctx, id, from, u)
+	if errors.Is(err, store.ErrConflict) {
+		return store.Job{}, false, nil
+	}
+	if err != nil {
+		return store.Job{}, false, err
+	}
+	if u.State != nil {
+		s.metrics.jobEntered(job.Kind, *u.State)
+	}
+	return job, true, nil
 }

@@ -2,7 +2,6 @@ package jobs
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/url"
 	"path"
@@ -60,15 +59,14 @@ func (s *Service) ReconcileRun(ctx context.Context, r RunEvent) error {
 	if job.RunID == 0 {
 		u.RunID = &r.RunID
 	}
-	ended, err := s.store.UpdateJob(ctx, job.ID, store.ActiveStates, u)
-	if errors.Is(err, store.ErrConflict) {
-		logger.Debug().Msg("job ended meanwhile; nothing to reconcile")
-		return nil
-	}
+	ended, moved, err := s.moveJob(ctx, job.ID, store.ActiveStates, u)
 	if err != nil {
 		return fmt.Errorf("reconciling job %s with run %d: %w", job.ID, r.RunID, err)
 	}
-	s.metrics.jobEntered(ended.Kind, state)
+	if !moved {
+		logger.Debug().Msg("job ended meanwhile; nothing to reconcile")
+		return nil
+	}
 	logger.Warn().Str(logKeyState, string(state)).Msg("workflow run ended without a report; job closed")
 	ctx, cancel := detached(ctx)
 	defer cancel()

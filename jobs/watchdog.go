@@ -56,14 +56,13 @@ func stallOf(j store.Job, queued, running time.Duration) (checks.JobStall, time.
 func (s *Service) timeOut(ctx context.Context, j store.Job, stall checks.JobStall, limit time.Duration) error {
 	state := store.JobTimedOut
 	detail := fmt.Sprintf("watchdog: %s after %s", stall, limit)
-	ended, err := s.store.UpdateJob(ctx, j.ID, []store.JobState{j.State}, store.JobUpdate{State: &state, Detail: &detail})
-	if errors.Is(err, store.ErrConflict) {
-		return nil // it moved on, or another replica got there first
-	}
+	ended, moved, err := s.moveJob(ctx, j.ID, []store.JobState{j.State}, store.JobUpdate{State: &state, Detail: &detail})
 	if err != nil {
 		return fmt.Errorf("timing out job %s: %w", j.ID, err)
 	}
-	s.metrics.jobEntered(ended.Kind, state)
+	if !moved {
+		return nil // it moved on, or another replica got there first
+	}
 	zerolog.Ctx(ctx).Warn().Str(logKeyStall, string(stall)).Str(logKeyPreviousState, string(j.State)).Msg("job timed out")
 	ctx, cancel := detached(ctx)
 	defer cancel()
