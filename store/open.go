@@ -72,6 +72,15 @@ type sqlStore struct {
 	stopBackground func()
 }
 
+// Ping checks that the database answers a query.
+func (s *sqlStore) Ping(ctx context.Context) error {
+	var one int
+	if err := s.db.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
+		return fmt.Errorf("pinging the database: %w", err)
+	}
+	return nil
+}
+
 // Close stops the group committer and releases the database.
 func (s *sqlStore) Close() error {
 	if s.writes != nil {

@@ -171,6 +171,9 @@ type Store interface {
 	// CountJobs counts the jobs matching f.
 	CountJobs(ctx context.Context, f JobFilter) (int, error)
 
+	// Ping checks that the database answers (health checks).
+	Ping(ctx context.Context) error
+
 	// Close releases the database.
 	Close() error
 }

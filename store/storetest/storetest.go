@@ -37,6 +37,7 @@ func Run(t *testing.T, open OpenFunc) {
 		{"ConcurrentCreateJobSameTrigger", testConcurrentCreateJobSameTrigger},
 		{"UpdateJobCAS", testUpdateJobCAS},
 		{"ListAndCountJobs", testListAndCountJobs},
+		{"Ping", testPing},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -76,6 +77,19 @@ func Opener(create func(t *testing.T) string) OpenFunc {
 		}
 		t.Cleanup(func() { _ = s.Close() })
 		return s
+	}
+}
+
+func testPing(t *testing.T, open OpenFunc) {
+	s := open(t)
+	if err := s.Ping(context.Background()); err != nil {
+		t.Fatalf("Ping on an open store: %v", err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Ping(context.Background()); err == nil {
+		t.Error("Ping on a closed store succeeded; a health check would lie")
 	}
 }
 
