@@ -165,6 +165,24 @@ func JobRunEnded(j JobInfo, conclusion string) JobOutput {
 	return JobOutput{Title: "Workflow run failed", Summary: b.String()}
 }
 
+// JobConcludedLate renders the check run of a job that ended while GitHub
+// refused its conclusion; the watchdog concludes it afterwards. state is the
+// job's final state and detail the server's note on why it ended.
+func JobConcludedLate(j JobInfo, state, detail string) JobOutput {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Job `%s` ended: %s.", j.ID, inlineCode(state))
+	if strings.TrimSpace(detail) != "" {
+		fmt.Fprintf(&b, " Reason:\n\n%s\n\n", fence(detail))
+	} else {
+		b.WriteString("\n\n")
+	}
+	if j.RunURL != "" {
+		fmt.Fprintf(&b, "[The workflow run](%s) has the details. ", j.RunURL)
+	}
+	b.WriteString("This check run is concluded late: GitHub did not accept the conclusion when the job ended. Nothing was pushed.\n")
+	return JobOutput{Title: "Job ended (" + state + ")", Summary: b.String()}
+}
+
 // jobFacts writes the facts every job check run shows.
 func jobFacts(b *strings.Builder, j JobInfo) {
 	fmt.Fprintf(b, "| | |\n|---|---|\n| job | `%s` |\n| kind | %s (tier %s) |\n| triggered by | @%s, %s |\n",

@@ -45,6 +45,7 @@ func TestJobRender(t *testing.T) {
 		"job_run_ended_cancelled":   JobRunEnded(job, "cancelled"),
 		"job_run_ended_timed_out":   JobRunEnded(job, "timed_out"),
 		"job_run_ended_action_reqd": JobRunEnded(job, "action_required"),
+		"job_concluded_late":        JobConcludedLate(withRun, "failed", "dispatching the workflow: 502 Bad Gateway"),
 	}
 	for name, out := range outputs {
 		t.Run(name, func(t *testing.T) {

@@ -128,13 +128,21 @@ func (s *Service) failWithoutCheckRun(ctx context.Context, client *github.Client
 	return comment(ctx, client, job.Owner, job.Repo, job.Number, checks.JobNotStartedComment(jobInfo(job), dispatchReason(cause)))
 }
 
-// concludeJob completes a job's check run, if it has one.
+// concludeJob completes a job's check run, if it has one, and records that it
+// did: a conclusion GitHub refuses is retried by the watchdog.
 func (s *Service) concludeJob(ctx context.Context, client *github.Client, job store.Job, conclusion string, out checks.JobOutput) error {
 	if job.CheckRunID == 0 {
 		return nil
 	}
-	return concludeCheckRun(ctx, client, job.Owner, job.Repo, job.CheckRunID, job.Kind.CheckRunName(), conclusion, out,
-		github.Timestamp{Time: s.now()})
+	if err := concludeCheckRun(ctx, client, job.Owner, job.Repo, job.CheckRunID, job.Kind.CheckRunName(), conclusion, out,
+		github.Timestamp{Time: s.now()}); err != nil {
+		return err
+	}
+	done := true
+	if _, err := s.store.UpdateJob(ctx, job.ID, nil, store.JobUpdate{CheckRunDone: &done}); err != nil {
+		return fmt.Errorf("recording the conclusion of job %s: %w", job.ID, err)
+	}
+	return nil
 }
 
 // withdraw ends a job nobody waits for any more (cancelled, superseded): its

@@ -3,6 +3,7 @@ package jobs
 import (
 	"context"
 	"errors"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -392,4 +393,45 @@ func TestFailDispatchOutlivesItsCaller(t *testing.T) {
 	if j := h.onlyJob(); j.State != store.JobFailed || j.DispatchAttempts != 2 {
 		t.Errorf("job %s after %d attempts, want failed after 2", j.State, j.DispatchAttempts)
 	}
+}
+
+// TestWatchdogConcludesCheckRunsGitHubRefused cancels a job while GitHub
+// refuses the check-run update: the job ends in the database with its check
+// run still queued on GitHub, and the next watchdog pass concludes it.
+func TestWatchdogConcludesCheckRunsGitHubRefused(t *testing.T) {
+	h := newHarness(t, func(o *ServiceOptions) { o.ConcludeGrace = time.Nanosecond })
+	h.submit(commentTask(ActionRun, wire.KindFix, "alice", h.addComment("alice", "/agent fix")))
+	h.callsSince()
+	job := h.onlyJob()
+
+	h.fake.FailNext(http.MethodPatch, `/check-runs/`, 1, http.StatusBadGateway, nil)
+	err := h.svc.Submit(h.ctx("cancel"), commentTask(ActionCancel, "", "alice", h.addComment("alice", "/agent cancel")))
+	if err == nil {
+		t.Fatal("Submit returned no error although GitHub refused the check-run update")
+	}
+	h.callsSince()
+	if cr := h.checkRun(job.CheckRunID); cr.Status == "completed" {
+		t.Fatalf("check run completed although GitHub refused the update: %+v", cr)
+	}
+	if j := h.onlyJob(); j.State != store.JobCancelled || j.CheckRunDone {
+		t.Fatalf("job is %s (check run done %v), want cancelled with its check run open", j.State, j.CheckRunDone)
+	}
+
+	if err := h.svc.Sweep(h.ctx("watchdog")); err != nil {
+		t.Fatal(err)
+	}
+	h.expectCalls(callPatchCheckRun(job.CheckRunID))
+	cr := h.checkRun(job.CheckRunID)
+	if cr.Status != "completed" || cr.Conclusion != "cancelled" || !strings.Contains(cr.Output.Summary, "concluded late") {
+		t.Errorf("check run %s/%s, want completed/cancelled, concluded late:\n%s", cr.Status, cr.Conclusion, cr.Output.Summary)
+	}
+	if j := h.onlyJob(); !j.CheckRunDone {
+		t.Error("the late conclusion was not recorded")
+	}
+
+	// Done once: the next pass leaves it alone.
+	if err := h.svc.Sweep(h.ctx("watchdog")); err != nil {
+		t.Fatal(err)
+	}
+	h.expectCalls()
 }

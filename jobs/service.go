@@ -91,6 +91,10 @@ type ServiceOptions struct {
 	// QueuedTimeout and RunningTimeout are the watchdog's limits (defaults
 	// 5 min queued, 15 min running without heartbeat).
 	QueuedTimeout, RunningTimeout time.Duration
+	// ConcludeGrace is how long the watchdog waits, by the database's clock,
+	// before concluding the check run of a job that ended while GitHub refused
+	// the conclusion (default DefaultConcludeGrace).
+	ConcludeGrace time.Duration
 }
 
 // Service turns tasks into jobs and keeps every job moving to a terminal state
@@ -104,6 +108,7 @@ type Service struct {
 	backoff        []time.Duration
 	queuedTimeout  time.Duration
 	runningTimeout time.Duration
+	concludeGrace  time.Duration
 	configs        *appconfig.Loader
 	metrics        *metrics
 
@@ -141,6 +146,7 @@ func NewService(o ServiceOptions) (*Service, error) {
 		backoff:        o.DispatchBackoff,
 		queuedTimeout:  o.QueuedTimeout,
 		runningTimeout: o.RunningTimeout,
+		concludeGrace:  o.ConcludeGrace,
 		sleep:          sleep,
 		stopping:       make(chan struct{}),
 		// Remote references ("remote: other/repo, ref: some-branch") are turned
@@ -162,6 +168,9 @@ func NewService(o ServiceOptions) (*Service, error) {
 	}
 	if s.runningTimeout <= 0 {
 		s.runningTimeout = DefaultRunningTimeout
+	}
+	if s.concludeGrace <= 0 {
+		s.concludeGrace = DefaultConcludeGrace
 	}
 	m, err := newMetrics(o.Registerer, o.Store)
 	if err != nil {

@@ -18,6 +18,9 @@ import (
 // pull request or issue gets a comment saying what to check. The state change
 // is conditional on the state the job was seen in, so two replicas sweeping at
 // once never conclude a job twice.
+//
+// It also concludes the check runs of jobs that ended while GitHub refused
+// their conclusion, so no check run stays queued forever.
 func (s *Service) Sweep(ctx context.Context) error {
 	active, err := s.store.ListJobs(ctx, store.JobFilter{States: store.ActiveStates})
 	if err != nil {
@@ -34,7 +37,46 @@ func (s *Service) Sweep(ctx context.Context) error {
 			errs = append(errs, err)
 		}
 	}
+	unconcluded, err := s.store.ListJobs(ctx, store.JobFilter{
+		States: endedStates, CheckRunOpen: true, UpdatedAgo: s.concludeGrace,
+	})
+	if err != nil {
+		return errors.Join(append(errs, fmt.Errorf("listing jobs whose check run is open: %w", err))...)
+	}
+	for _, j := range unconcluded {
+		if err := s.concludeLate(jobContext(ctx, j), j); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	return errors.Join(errs...)
+}
+
+// endedStates are the terminal states the server itself moves jobs to; their
+// check runs are the server's to conclude (a succeeded job's is the runner's).
+var endedStates = []store.JobState{store.JobFailed, store.JobCancelled, store.JobSuperseded, store.JobTimedOut}
+
+// DefaultConcludeGrace is how long after a job ended the watchdog leaves its
+// check run to the path that ended it before concluding it itself.
+const DefaultConcludeGrace = time.Minute
+
+// concludeLate concludes the check run of a job that ended while GitHub
+// refused the conclusion.
+func (s *Service) concludeLate(ctx context.Context, j store.Job) error {
+	client, err := s.clients.NewInstallationClient(j.InstallationID)
+	if err != nil {
+		return fmt.Errorf("creating client for installation %d: %w", j.InstallationID, err)
+	}
+	conclusion := "failure"
+	switch j.State {
+	case store.JobCancelled, store.JobSuperseded:
+		conclusion = "cancelled"
+	case store.JobTimedOut:
+		conclusion = "timed_out"
+	}
+	info := jobInfo(j)
+	info.RunURL = runURL(client, j.Owner, j.Repo, j.RunID)
+	zerolog.Ctx(ctx).Warn().Str(logKeyState, string(j.State)).Msg("concluding a check run GitHub refused earlier")
+	return s.concludeJob(ctx, client, j, conclusion, checks.JobConcludedLate(info, string(j.State), j.Detail))
 }
 
 // stallOf says how a job would have stalled, since when, and how long it may.

@@ -22,7 +22,7 @@ const createJobAttempts = 20
 const jobColumns = `id, trigger_key, delivery_id, installation_id, repo_id, owner, repo, number,
 	kind, state, head_sha, head_ref, base_ref, default_branch, fork, actor, trigger_source,
 	trigger_id, instructions, workflow, check_run_id, dispatch_attempts, run_id,
-	superseded_by, detail, created_at, updated_at, heartbeat_at, triggered_at`
+	superseded_by, detail, created_at, updated_at, heartbeat_at, triggered_at, check_run_done`
 
 // rowScanner is *sql.Row or *sql.Rows.
 type rowScanner interface {
@@ -38,7 +38,8 @@ func scanJob(r rowScanner) (Job, error) {
 	err := r.Scan(&j.ID, &j.TriggerKey, &j.DeliveryID, &j.InstallationID, &j.RepoID, &j.Owner, &j.Repo,
 		&j.Number, &kind, &state, &j.HeadSHA, &j.HeadRef, &j.BaseRef, &j.DefaultBranch, &j.Fork,
 		&j.Actor, &j.TriggerSource, &j.TriggerID, &j.Instructions, &j.Workflow, &j.CheckRunID,
-		&j.DispatchAttempts, &j.RunID, &j.SupersededBy, &j.Detail, &created, &updated, &heartbeat, &triggered)
+		&j.DispatchAttempts, &j.RunID, &j.SupersededBy, &j.Detail, &created, &updated, &heartbeat, &triggered,
+		&j.CheckRunDone)
 	if err != nil {
 		return Job{}, err
 	}
@@ -169,7 +170,7 @@ func (s *sqlStore) createJobOnce(ctx context.Context, j Job) (Job, []Job, bool, 
 			return fmt.Errorf("superseding jobs of %s/%s#%d: %w", j.Owner, j.Repo, j.Number, err)
 		}
 		res, err := tx.ExecContext(ctx, `INSERT INTO jobs (`+jobColumns+`)
-			VALUES (`+placeholders(1, 29)+`)
+			VALUES (`+placeholders(1, 30)+`)
 			ON CONFLICT (trigger_key) DO NOTHING`, jobArgs(j)...)
 		if err != nil {
 			return fmt.Errorf("inserting job %s: %w", j.TriggerKey, err)
@@ -213,7 +214,8 @@ func jobArgs(j Job) []any {
 	return []any{j.ID, j.TriggerKey, j.DeliveryID, j.InstallationID, j.RepoID, j.Owner, j.Repo, j.Number,
 		string(j.Kind), string(j.State), j.HeadSHA, j.HeadRef, j.BaseRef, j.DefaultBranch, j.Fork, j.Actor,
 		j.TriggerSource, j.TriggerID, j.Instructions, j.Workflow, j.CheckRunID, j.DispatchAttempts, j.RunID,
-		j.SupersededBy, j.Detail, nanos(j.CreatedAt), nanos(j.UpdatedAt), nanos(j.HeartbeatAt), nanos(j.TriggeredAt)}
+		j.SupersededBy, j.Detail, nanos(j.CreatedAt), nanos(j.UpdatedAt), nanos(j.HeartbeatAt), nanos(j.TriggeredAt),
+		j.CheckRunDone}
 }
 
 func sortJobs(jobs []Job) {
@@ -263,6 +265,9 @@ func (s *sqlStore) UpdateJob(ctx context.Context, id string, from []JobState, u 
 	if u.HeartbeatAt != nil {
 		add("heartbeat_at", nanos(*u.HeartbeatAt))
 	}
+	if u.CheckRunDone != nil {
+		add("check_run_done", *u.CheckRunDone)
+	}
 	args = append(args, id)
 	where := fmt.Sprintf("id = $%d", len(args))
 	if len(from) > 0 {
@@ -294,7 +299,7 @@ func (s *sqlStore) UpdateJob(ctx context.Context, id string, from []JobState, u 
 
 // ListJobs returns the jobs matching f, oldest first.
 func (s *sqlStore) ListJobs(ctx context.Context, f JobFilter) ([]Job, error) {
-	where, args := jobWhere(f)
+	where, args := s.jobWhere(f)
 	query := `SELECT ` + jobColumns + ` FROM jobs` + where + ` ORDER BY created_at, id`
 	if f.Limit > 0 {
 		args = append(args, f.Limit)
@@ -309,7 +314,7 @@ func (s *sqlStore) ListJobs(ctx context.Context, f JobFilter) ([]Job, error) {
 
 // CountJobs counts the jobs matching f; f.Limit is ignored.
 func (s *sqlStore) CountJobs(ctx context.Context, f JobFilter) (int, error) {
-	where, args := jobWhere(f)
+	where, args := s.jobWhere(f)
 	var n int
 	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM jobs`+where, args...).Scan(&n); err != nil {
 		return 0, fmt.Errorf("counting jobs: %w", err)
@@ -318,7 +323,7 @@ func (s *sqlStore) CountJobs(ctx context.Context, f JobFilter) (int, error) {
 }
 
 // jobWhere turns f into a WHERE clause (with a leading space) and its args.
-func jobWhere(f JobFilter) (string, []any) {
+func (s *sqlStore) jobWhere(f JobFilter) (string, []any) {
 	var (
 		conds []string
 		args  []any
@@ -352,8 +357,15 @@ func jobWhere(f JobFilter) (string, []any) {
 	if f.TriggerSource != "" {
 		eq("trigger_source", f.TriggerSource)
 	}
+	if f.CheckRunOpen {
+		conds = append(conds, "check_run_id <> 0 AND check_run_done = FALSE")
+	}
 	if !f.UpdatedBefore.IsZero() {
 		args = append(args, nanos(f.UpdatedBefore))
+		conds = append(conds, fmt.Sprintf("updated_at < $%d", len(args)))
+	}
+	if f.UpdatedAgo > 0 {
+		args = append(args, nanos(s.now().Add(-f.UpdatedAgo)))
 		conds = append(conds, fmt.Sprintf("updated_at < $%d", len(args)))
 	}
 	if len(conds) == 0 {

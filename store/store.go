@@ -102,7 +102,9 @@ type Job struct {
 	Instructions  string
 	Workflow      string
 
-	CheckRunID       int64
+	CheckRunID int64
+	// CheckRunDone reports that the check run has been concluded on GitHub.
+	CheckRunDone     bool
 	DispatchAttempts int
 	RunID            int64
 	SupersededBy     string
@@ -125,6 +127,7 @@ type JobUpdate struct {
 	RunID            *int64
 	Detail           *string
 	HeartbeatAt      *time.Time
+	CheckRunDone     *bool
 }
 
 // JobFilter selects jobs. Zero fields do not filter.
@@ -136,8 +139,13 @@ type JobFilter struct {
 	Repo           string
 	Number         int
 	TriggerSource  string
-	UpdatedBefore  time.Time
-	Limit          int
+	// CheckRunOpen selects jobs with a check run not yet concluded on GitHub.
+	CheckRunOpen  bool
+	UpdatedBefore time.Time
+	// UpdatedAgo selects jobs last updated at least this long ago by the
+	// database's own clock, whatever the caller's clock says.
+	UpdatedAgo time.Duration
+	Limit      int
 }
 
 // Store is everything the server persists.

@@ -346,3 +346,31 @@ func testUpdateJobCAS(t *testing.T, open OpenFunc) {
 		t.Errorf("UpdateJob(unknown) error = %v, want ErrNotFound", err)
 	}
 }
+
+func testCheckRunOpen(t *testing.T, open OpenFunc) {
+	s := open(t)
+	ctx := context.Background()
+	noRun, _ := createJob(t, s, newJob("no-check-run", 1))
+	open1, _ := createJob(t, s, newJob("open-1", 2))
+	done, _ := createJob(t, s, newJob("done", 3))
+	checkRun, yes := int64(77), true
+	for _, j := range []store.Job{open1, done} {
+		if _, err := s.UpdateJob(ctx, j.ID, nil, store.JobUpdate{CheckRunID: &checkRun}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := s.UpdateJob(ctx, done.ID, nil, store.JobUpdate{CheckRunDone: &yes})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !got.CheckRunDone {
+		t.Errorf("CheckRunDone not stored: %+v", got)
+	}
+	listed, err := s.ListJobs(ctx, store.JobFilter{CheckRunOpen: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(listed) != 1 || listed[0].ID != open1.ID {
+		t.Errorf("open check runs = %+v, want only %s (not %s without a check run, not %s concluded)", listed, open1.ID, noRun.ID, done.ID)
+	}
+}
