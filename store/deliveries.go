@@ -98,6 +98,40 @@ func (s *sqlStore) PendingDeliveries(ctx context.Context, limit int) ([]Delivery
 	return ds, nil
 }
 
+// knownChunk bounds the ids of one lookup query (SQLite allows 32,766
+// parameters, PostgreSQL 65,535).
+const knownChunk = 500
+
+// KnownDeliveries reports which of ids are recorded, whatever their status.
+func (s *sqlStore) KnownDeliveries(ctx context.Context, ids []string) (map[string]bool, error) {
+	known := make(map[string]bool, len(ids))
+	for start := 0; start < len(ids); start += knownChunk {
+		chunk := ids[start:min(start+knownChunk, len(ids))]
+		args := make([]any, len(chunk))
+		for i, id := range chunk {
+			args[i] = id
+		}
+		rows, err := s.db.QueryContext(ctx, `SELECT id FROM deliveries WHERE id IN (`+placeholders(1, len(chunk))+`)`, args...)
+		if err != nil {
+			return nil, fmt.Errorf("looking up deliveries: %w", err)
+		}
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				_ = rows.Close()
+				return nil, fmt.Errorf("looking up deliveries: %w", err)
+			}
+			known[id] = true
+		}
+		err = rows.Err()
+		_ = rows.Close()
+		if err != nil {
+			return nil, fmt.Errorf("looking up deliveries: %w", err)
+		}
+	}
+	return known, nil
+}
+
 // FinishDelivery marks a delivery processed or failed. Workers finish
 // deliveries at the rate they arrive; each in a commit (an fsync) of its own
 // would starve the intake of the same database, so concurrent calls and

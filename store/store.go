@@ -155,6 +155,8 @@ type Store interface {
 	InsertDeliveries(ctx context.Context, ds []Delivery) ([]bool, error)
 	// PendingDeliveries returns up to limit pending deliveries, oldest first.
 	PendingDeliveries(ctx context.Context, limit int) ([]Delivery, error)
+	// KnownDeliveries reports which of ids are recorded, whatever their status.
+	KnownDeliveries(ctx context.Context, ids []string) (map[string]bool, error)
 	// FinishDelivery marks a delivery processed or failed.
 	FinishDelivery(ctx context.Context, id string, status DeliveryStatus, errText string) error
 

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/gregjones/httpcache"
@@ -129,11 +130,22 @@ func serve(ctx context.Context, cfg config.Server) error {
 	if err := sched.Recover(ctx); err != nil {
 		logger.Error().Err(err).Msg("recovering unprocessed deliveries")
 	}
-	watchdogCtx, stopWatchdog := context.WithCancel(ctx)
-	watchdogDone := make(chan struct{})
+	appClient, err := clients.NewAppClient()
+	if err != nil {
+		return fmt.Errorf("creating the App client: %w", err)
+	}
+	background, stopBackground := context.WithCancel(ctx)
+	var backgroundDone sync.WaitGroup
+	backgroundDone.Add(2)
 	go func() {
-		defer close(watchdogDone)
-		svc.RunWatchdog(watchdogCtx, watchdogEvery)
+		defer backgroundDone.Done()
+		svc.RunWatchdog(background, watchdogEvery)
+	}()
+	// Webhooks GitHub could not deliver while the server was down or failing
+	// are asked for again.
+	go func() {
+		defer backgroundDone.Done()
+		intake.RunRedelivery(background, appClient.Apps, st, intake.RedeliveryOptions{})
 	}()
 
 	var serveErr error
@@ -142,8 +154,8 @@ func serve(ctx context.Context, cfg config.Server) error {
 	case serveErr = <-served:
 	}
 	logger.Info().Msg("shutting down")
-	stopWatchdog()
-	<-watchdogDone
+	stopBackground()
+	backgroundDone.Wait()
 
 	// ctx is done by now; the drain gets its own deadline.
 	drainCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)

@@ -316,8 +316,18 @@ func TestServeProcessesDeliveriesRecordedBeforeARestart(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// GitHub could not deliver this one at all while the server was down.
+	missed := fake.AddHookDelivery(fakegithub.HookDelivery{
+		GUID: "missed-while-down", Event: "issue_comment", Action: "created", StatusCode: 502, Status: "502",
+		DeliveredAt: time.Now().Add(-10 * time.Minute), InstallationID: 1,
+	})
+
 	srv := startServer(t, fake, db)
 	eventually(t, "the recovered delivery's dispatch", func() bool { return len(fake.Dispatches(e2eOwner, e2eRepo)) == 1 })
+	eventually(t, "the missed delivery's redelivery", func() bool {
+		r := fake.Redeliveries()
+		return len(r) == 1 && r[0] == missed
+	})
 	if crs := fake.CheckRuns(e2eOwner, e2eRepo); len(crs) != 1 || crs[0].Name != "infra-agent/plan" {
 		t.Errorf("check runs = %+v, want one infra-agent/plan", crs)
 	}

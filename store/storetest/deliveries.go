@@ -248,3 +248,40 @@ func testPendingAfterRestart(t *testing.T, open OpenFunc) {
 	}
 	assertJob(t, got, job)
 }
+
+func testKnownDeliveries(t *testing.T, open OpenFunc) {
+	s := open(t)
+	ctx := context.Background()
+	t0 := time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
+	var ds []store.Delivery
+	ids := []string{"missing-first"}
+	for i := 0; i < 1200; i++ { // more than one lookup chunk
+		id := fmt.Sprintf("d-%04d", i)
+		ds = append(ds, delivery(id, t0))
+		ids = append(ids, id, "missing-"+id)
+	}
+	insert(t, s, ds...)
+	if err := s.FinishDelivery(ctx, "d-0001", store.DeliveryProcessed, ""); err != nil {
+		t.Fatal(err)
+	}
+	known, err := s.KnownDeliveries(ctx, ids)
+	if err != nil {
+		t.Fatalf("KnownDeliveries: %v", err)
+	}
+	if len(known) != 1200 {
+		t.Errorf("%d known, want 1200", len(known))
+	}
+	for _, id := range []string{"d-0000", "d-0001", "d-1199"} {
+		if !known[id] {
+			t.Errorf("%s not known (pending or processed, it is recorded)", id)
+		}
+	}
+	for _, id := range []string{"missing-first", "missing-d-0000"} {
+		if known[id] {
+			t.Errorf("%s known, never recorded", id)
+		}
+	}
+	if none, err := s.KnownDeliveries(ctx, nil); err != nil || len(none) != 0 {
+		t.Errorf("KnownDeliveries(nil) = %v, %v", none, err)
+	}
+}

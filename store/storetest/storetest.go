@@ -38,6 +38,7 @@ func Run(t *testing.T, open OpenFunc) {
 		{"UpdateJobCAS", testUpdateJobCAS},
 		{"ListAndCountJobs", testListAndCountJobs},
 		{"Ping", testPing},
+		{"KnownDeliveries", testKnownDeliveries},
 		{"CheckRunOpen", testCheckRunOpen},
 	}
 	for _, tc := range tests {

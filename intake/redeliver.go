@@ -1,0 +1,152 @@
+package intake
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/go-github/v62/github"
+	"github.com/rs/zerolog"
+
+	"github.com/infra-agent/infra-agent/store"
+)
+
+// HookDeliveries is the part of go-github's AppsService redelivery uses; the
+// App's JWT-authenticated client provides it.
+type HookDeliveries interface {
+	ListHookDeliveries(ctx context.Context, opts *github.ListCursorOptions) ([]*github.HookDelivery, *github.Response, error)
+	RedeliverHookDelivery(ctx context.Context, deliveryID int64) (*github.HookDelivery, *github.Response, error)
+}
+
+// maxDeliveryPages bounds one look at GitHub's delivery log (100 per page).
+const maxDeliveryPages = 50
+
+// Redeliver asks GitHub to send again the webhooks it could not deliver since
+// since: while the server was down, unreachable, or answering 5xx. A delivery
+// is redelivered when none of its attempts was answered 2xx or 4xx (a 4xx is
+// the server refusing it for good: a bad signature, a malformed payload) and
+// the store does not know its id. It returns how many it asked for.
+func Redeliver(ctx context.Context, hooks HookDeliveries, st store.Store, since time.Time) (int, error) {
+	failed, err := failedDeliveries(ctx, hooks, since)
+	if err != nil {
+		return 0, err
+	}
+	if len(failed) == 0 {
+		return 0, nil
+	}
+	guids := make([]string, 0, len(failed))
+	for guid := range failed {
+		guids = append(guids, guid)
+	}
+	known, err := st.KnownDeliveries(ctx, guids)
+	if err != nil {
+		return 0, err
+	}
+	logger := zerolog.Ctx(ctx)
+	asked := 0
+	for _, guid := range guids {
+		if known[guid] {
+			continue // an attempt reached us after all; it is recorded
+		}
+		if _, _, err := hooks.RedeliverHookDelivery(ctx, failed[guid]); err != nil {
+			// go-github reports GitHub's 202 Accepted as an error.
+			var accepted *github.AcceptedError
+			if !errors.As(err, &accepted) {
+				return asked, fmt.Errorf("asking GitHub to redeliver %s: %w", guid, err)
+			}
+		}
+		asked++
+		logger.Info().Str("github_delivery_id", guid).Int64("hook_delivery_id", failed[guid]).Msg("Asked GitHub to redeliver a webhook it could not deliver")
+	}
+	return asked, nil
+}
+
+// failedDeliveries reads GitHub's delivery log, newest first, back to since,
+// and returns the deliveries no attempt of which got a final answer, each
+// with the id of its newest attempt (what a redelivery is asked for).
+func failedDeliveries(ctx context.Context, hooks HookDeliveries, since time.Time) (map[string]int64, error) {
+	answered := map[string]bool{}
+	newest := map[string]int64{}
+	opts := &github.ListCursorOptions{PerPage: 100}
+	for page := 0; page < maxDeliveryPages; page++ {
+		ds, resp, err := hooks.ListHookDeliveries(ctx, opts)
+		if err != nil {
+			return nil, fmt.Errorf("listing the App's webhook deliveries: %w", err)
+		}
+		for _, d := range ds {
+			if d.GetDeliveredAt().Time.Before(since) {
+				return pending(answered, newest), nil
+			}
+			guid := d.GetGUID()
+			if guid == "" {
+				continue
+			}
+			if _, seen := newest[guid]; !seen {
+				newest[guid] = d.GetID()
+			}
+			if code := d.GetStatusCode(); code >= 200 && code < 500 {
+				answered[guid] = true
+			}
+		}
+		if resp == nil || resp.Cursor == "" {
+			break
+		}
+		opts.Cursor = resp.Cursor
+	}
+	return pending(answered, newest), nil
+}
+
+func pending(answered map[string]bool, newest map[string]int64) map[string]int64 {
+	out := map[string]int64{}
+	for guid, id := range newest {
+		if !answered[guid] {
+			out[guid] = id
+		}
+	}
+	return out
+}
+
+// RedeliveryOptions times the redelivery loop.
+type RedeliveryOptions struct {
+	// Every is the pause between looks at GitHub's delivery log (default 10 min).
+	Every time.Duration
+	// Startup is how far back the first look goes (default 6 h): a server that
+	// was down missed everything since it stopped.
+	Startup time.Duration
+	// Window is how far back the later looks go (default 30 min).
+	Window time.Duration
+}
+
+// RunRedelivery calls Redeliver at start and then periodically until ctx
+// ends. It is the top of its goroutine: failures are logged and the next
+// look tries again.
+func RunRedelivery(ctx context.Context, hooks HookDeliveries, st store.Store, o RedeliveryOptions) {
+	if o.Every <= 0 {
+		o.Every = 10 * time.Minute
+	}
+	if o.Startup <= 0 {
+		o.Startup = 6 * time.Hour
+	}
+	if o.Window <= 0 {
+		o.Window = 30 * time.Minute
+	}
+	logger := zerolog.Ctx(ctx)
+	window := o.Startup
+	ticker := time.NewTicker(o.Every)
+	defer ticker.Stop()
+	for {
+		n, err := Redeliver(ctx, hooks, st, time.Now().Add(-window))
+		if err != nil && ctx.Err() == nil {
+			logger.Error().Err(err).Msg("Looking for webhooks GitHub could not deliver")
+		} else if n > 0 {
+			logger.Info().Int("redeliveries", n).Msg("Asked GitHub to redeliver webhooks")
+		}
+		window = o.Window
+		select {
+		case <-ctx.Done():
+			return
+		case <-ticker.C:
+		}
+	}
+}
