@@ -21,19 +21,21 @@ func TestHandlerOutcomes(t *testing.T) {
 	cases := []struct {
 		name       string
 		configure  func(r *recorder)
+		attempts   int // WithRetries
 		wantStatus store.DeliveryStatus
 		wantError  string
 		metric     string
 	}{
-		{"success", func(*recorder) {}, store.DeliveryProcessed, "", "infra_agent_deliveries_processed_total"},
-		{"error", func(r *recorder) { r.fail = errors.New("creating check run: 502 Bad Gateway") }, store.DeliveryFailed, "creating check run: 502 Bad Gateway", "infra_agent_deliveries_failed_total"},
-		{"panic", func(r *recorder) { r.panics = true }, store.DeliveryFailed, "handler for pull_request panicked: handler bug", "infra_agent_deliveries_failed_total"},
+		{"success", func(*recorder) {}, 4, store.DeliveryProcessed, "", "infra_agent_deliveries_processed_total"},
+		{"error, retries left", func(r *recorder) { r.fail = errors.New("creating check run: 502 Bad Gateway") }, 4, store.DeliveryPending, "creating check run: 502 Bad Gateway", "infra_agent_deliveries_retried_total"},
+		{"error, last attempt", func(r *recorder) { r.fail = errors.New("creating check run: 502 Bad Gateway") }, 1, store.DeliveryFailed, "creating check run: 502 Bad Gateway", "infra_agent_deliveries_failed_total"},
+		{"panic, last attempt", func(r *recorder) { r.panics = true }, 1, store.DeliveryFailed, "handler for pull_request panicked: handler bug", "infra_agent_deliveries_failed_total"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			rec := newRecorder("pull_request")
 			tc.configure(rec)
-			h := newHarness(t, "", []githubapp.EventHandler{rec}, intake.WithSweepInterval(time.Hour))
+			h := newHarness(t, "", []githubapp.EventHandler{rec}, intake.WithSweepInterval(time.Hour), intake.WithRetries(tc.attempts, time.Hour))
 			if got := h.postSigned("pull_request", "outcome", body); got != http.StatusOK {
 				t.Fatalf("status %d, want 200: the outcome is not GitHub's business", got)
 			}
@@ -152,5 +154,50 @@ func TestStartValidation(t *testing.T) {
 		if !names[want] {
 			t.Errorf("metric %s not registered", want)
 		}
+	}
+}
+
+// TestHandlerRetries fails a handler twice (as during a GitHub outage) and
+// checks the sweeper retries the delivery after its backoff until it succeeds,
+// and that a delivery failing every attempt ends failed after the last one.
+func TestHandlerRetries(t *testing.T) {
+	body := fixture(t, "pull_request-12-opened.json")
+	for _, tc := range []struct {
+		name       string
+		failures   int
+		wantStatus store.DeliveryStatus
+		wantRuns   int
+	}{
+		{"succeeds on the third attempt", 2, store.DeliveryProcessed, 3},
+		{"fails every attempt", 100, store.DeliveryFailed, 4},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := newRecorder("pull_request")
+			rec.failFirst = tc.failures
+			rec.fail = errors.New("creating check run: 502 Bad Gateway")
+			h := newHarness(t, "", []githubapp.EventHandler{rec},
+				intake.WithSweepInterval(5*time.Millisecond), intake.WithSweepGrace(0),
+				intake.WithRetries(4, 20*time.Millisecond))
+			start := time.Now()
+			if got := h.postSigned("pull_request", "retried", body); got != http.StatusOK {
+				t.Fatalf("status %d", got)
+			}
+			waitFor(t, "the delivery to end", func() bool {
+				status, _, _, _ := deliveryStatus(t, h.path, "retried")
+				return status != string(store.DeliveryPending)
+			})
+			status, _, attempts, _ := deliveryStatus(t, h.path, "retried")
+			if status != string(tc.wantStatus) || attempts != tc.wantRuns || rec.count("retried") != tc.wantRuns {
+				t.Errorf("delivery %s after %d recorded attempts and %d runs, want %s after %d",
+					status, attempts, rec.count("retried"), tc.wantStatus, tc.wantRuns)
+			}
+			// Backoffs of 20, 40 (and 80) ms separate the attempts.
+			if want := 60 * time.Millisecond; time.Since(start) < want {
+				t.Errorf("%d attempts within %s: the backoff was not honoured (want at least %s)", tc.wantRuns, time.Since(start), want)
+			}
+			if err := h.stop(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+		})
 	}
 }

@@ -42,8 +42,10 @@ type recorder struct {
 	release chan struct{} // when set, Handle waits for it to close (or ctx)
 	started chan string   // when set, receives each delivery id as it starts
 	fail    error
-	panics  bool
-	inspect func(ctx context.Context, deliveryID string)
+	// failFirst, when set, makes only the first failFirst calls of a delivery fail.
+	failFirst int
+	panics    bool
+	inspect   func(ctx context.Context, deliveryID string)
 
 	mu    sync.Mutex
 	calls map[string]int
@@ -58,6 +60,7 @@ func (r *recorder) Handles() []string { return r.events }
 func (r *recorder) Handle(ctx context.Context, _ string, deliveryID string, _ []byte) error {
 	r.mu.Lock()
 	r.calls[deliveryID]++
+	call := r.calls[deliveryID]
 	r.mu.Unlock()
 	if r.started != nil {
 		r.started <- deliveryID
@@ -74,6 +77,9 @@ func (r *recorder) Handle(ctx context.Context, _ string, deliveryID string, _ []
 	}
 	if r.panics {
 		panic("handler bug")
+	}
+	if r.failFirst > 0 && call > r.failFirst {
+		return nil
 	}
 	return r.fail
 }

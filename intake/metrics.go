@@ -14,6 +14,7 @@ type metrics struct {
 	deferred  *prometheus.CounterVec
 	processed *prometheus.CounterVec
 	failed    *prometheus.CounterVec
+	retried   *prometheus.CounterVec
 	batchSize prometheus.Histogram
 	commit    prometheus.Histogram
 	depth     prometheus.GaugeFunc
@@ -28,7 +29,8 @@ func newMetrics(reg prometheus.Registerer, queueDepth func() float64) (*metrics,
 		duplicate: counter("infra_agent_deliveries_duplicate_total", "Deliveries whose X-GitHub-Delivery id was already stored: acknowledged, not run again."),
 		deferred:  counter("infra_agent_deliveries_deferred_total", "Stored deliveries that found the queue full and were left pending for the sweeper."),
 		processed: counter("infra_agent_deliveries_processed_total", "Deliveries whose handler returned without error."),
-		failed:    counter("infra_agent_deliveries_failed_total", "Deliveries whose handler returned an error or panicked."),
+		failed:    counter("infra_agent_deliveries_failed_total", "Deliveries whose handler failed on its last allowed attempt."),
+		retried:   counter("infra_agent_deliveries_retried_total", "Failed handler attempts left pending for a retry."),
 		batchSize: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "infra_agent_delivery_batch_size",
 			Help:    "Deliveries committed together in one group commit.",
@@ -47,7 +49,7 @@ func newMetrics(reg prometheus.Registerer, queueDepth func() float64) (*metrics,
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.received, m.duplicate, m.deferred, m.processed, m.failed, m.batchSize, m.commit, m.depth} {
+	for _, c := range []prometheus.Collector{m.received, m.duplicate, m.deferred, m.processed, m.failed, m.retried, m.batchSize, m.commit, m.depth} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("registering intake metrics: %w", err)
 		}

@@ -41,6 +41,8 @@ const (
 	logKeyQueueDepth = "queue_depth"
 	logKeyRecovered  = "recovered"
 	logKeyEnqueued   = "enqueued"
+	logKeyAttempt    = "attempt"
+	logKeyRetryIn    = "retry_in"
 )
 
 // ErrShuttingDown is returned by Schedule and Recover after Shutdown began.
@@ -58,6 +60,8 @@ type options struct {
 	handlerTimeout time.Duration
 	sweepInterval  time.Duration
 	sweepGrace     time.Duration
+	maxAttempts    int
+	retryBackoff   time.Duration
 	registerer     prometheus.Registerer
 }
 
@@ -84,6 +88,15 @@ func WithSweepInterval(d time.Duration) Option { return func(o *options) { o.swe
 // still queued at the replica that received it.
 func WithSweepGrace(d time.Duration) Option { return func(o *options) { o.sweepGrace = d } }
 
+// WithRetries sets how many times a delivery whose handler fails is tried in
+// all (default 4) and the wait before the first retry (default 1 minute),
+// doubled before each next one. A handler fails mostly when GitHub does (an
+// outage past the client's own retries); handlers are idempotent on their
+// trigger, so a retry does not repeat what the failed attempt did.
+func WithRetries(attempts int, backoff time.Duration) Option {
+	return func(o *options) { o.maxAttempts, o.retryBackoff = attempts, backoff }
+}
+
 // WithRegisterer registers the intake's metrics with r.
 func WithRegisterer(r prometheus.Registerer) Option { return func(o *options) { o.registerer = r } }
 
@@ -93,6 +106,8 @@ func WithRegisterer(r prometheus.Registerer) Option { return func(o *options) { 
 type task struct {
 	dispatch githubapp.Dispatch
 	logger   zerolog.Logger
+	// attempts counts the earlier, failed, attempts.
+	attempts int
 }
 
 // Scheduler records deliveries durably and runs them asynchronously. Create
@@ -142,6 +157,8 @@ func Start(ctx context.Context, st store.Store, handlers []githubapp.EventHandle
 		handlerTimeout: 2 * time.Minute,
 		sweepInterval:  30 * time.Second,
 		sweepGrace:     5 * time.Minute,
+		maxAttempts:    4,
+		retryBackoff:   time.Minute,
 	}
 	for _, opt := range opts {
 		opt(&o)
@@ -157,6 +174,8 @@ func Start(ctx context.Context, st store.Store, handlers []githubapp.EventHandle
 		return nil, fmt.Errorf("starting intake: batch size %d, want at least 1", o.maxBatch)
 	case o.handlerTimeout <= 0 || o.sweepInterval <= 0 || o.sweepGrace < 0:
 		return nil, errors.New("starting intake: handler timeout and sweep interval must be positive, sweep grace not negative")
+	case o.maxAttempts < 1 || o.retryBackoff < 0:
+		return nil, fmt.Errorf("starting intake: %d attempts (want at least 1), retry backoff %s (want not negative)", o.maxAttempts, o.retryBackoff)
 	}
 	s := &Scheduler{
 		store:       st,

@@ -54,11 +54,18 @@ func (s *Scheduler) run(base context.Context, t task) {
 		return
 	}
 	status, errText := store.DeliveryProcessed, ""
-	if err != nil {
+	switch attempt := t.attempts + 1; {
+	case err != nil && attempt < s.opts.maxAttempts:
+		// Pending again: the sweeper runs it after the backoff.
+		status, errText = store.DeliveryPending, err.Error()
+		s.metrics.retried.WithLabelValues(d.EventType).Inc()
+		t.logger.Warn().Err(err).Int(logKeyAttempt, attempt).Dur(logKeyRetryIn, s.retryDelay(attempt)).
+			Msg("Webhook handler failed; will retry")
+	case err != nil:
 		status, errText = store.DeliveryFailed, err.Error()
 		s.metrics.failed.WithLabelValues(d.EventType).Inc()
-		t.logger.Error().Err(err).Msg("Webhook handler failed")
-	} else {
+		t.logger.Error().Err(err).Int(logKeyAttempt, attempt).Msg("Webhook handler failed")
+	default:
 		s.metrics.processed.WithLabelValues(d.EventType).Inc()
 	}
 	// The worker moves on while the outcome is written: the store commits
@@ -142,6 +149,12 @@ func (s *Scheduler) Recover(ctx context.Context) error {
 	return nil
 }
 
+// retryDelay is how long after its attempts-th failed attempt a delivery is
+// tried again: the backoff, doubled for each attempt after the first.
+func (s *Scheduler) retryDelay(attempts int) time.Duration {
+	return s.opts.retryBackoff << min(max(attempts-1, 0), 16)
+}
+
 // sweep queues pending deliveries that no worker here holds, as many as the
 // queue has room for, and returns how many it queued.
 func (s *Scheduler) sweep(ctx context.Context) (int, error) {
@@ -188,6 +201,9 @@ func (s *Scheduler) sweep(ctx context.Context) (int, error) {
 		if !ours && d.ReceivedAt.After(graceCutoff) && (recovered.IsZero() || d.ReceivedAt.After(recovered)) {
 			continue
 		}
+		if d.Attempts > 0 && time.Now().Before(d.LastAttemptAt.Add(s.retryDelay(d.Attempts))) {
+			continue // a failed attempt's backoff is not over
+		}
 		h, ok := s.handlers[d.Event]
 		if !ok {
 			unhandled = append(unhandled, d)
@@ -199,6 +215,7 @@ func (s *Scheduler) sweep(ctx context.Context) (int, error) {
 				Str(githubapp.LogKeyEventType, d.Event).
 				Str(githubapp.LogKeyDeliveryID, d.ID).
 				Logger(),
+			attempts: d.Attempts,
 		}
 		s.claims[d.ID] = struct{}{}
 		select {

@@ -72,7 +72,7 @@ func (s *sqlStore) PendingDeliveries(ctx context.Context, limit int) ([]Delivery
 	}
 	// The status is a literal, not a parameter, so that both databases can
 	// prove the partial index deliveries_pending applies.
-	rows, err := s.db.QueryContext(ctx, `SELECT id, event, payload, received_at, status, attempts, error
+	rows, err := s.db.QueryContext(ctx, `SELECT id, event, payload, received_at, status, attempts, error, finished_at
 		FROM deliveries WHERE status = 'pending' ORDER BY received_at, id LIMIT $1`, limit)
 	if err != nil {
 		return nil, fmt.Errorf("listing pending deliveries: %w", err)
@@ -84,11 +84,13 @@ func (s *sqlStore) PendingDeliveries(ctx context.Context, limit int) ([]Delivery
 			d        Delivery
 			received int64
 			status   string
+			last     int64
 		)
-		if err := rows.Scan(&d.ID, &d.Event, &d.Payload, &received, &status, &d.Attempts, &d.Error); err != nil {
+		if err := rows.Scan(&d.ID, &d.Event, &d.Payload, &received, &status, &d.Attempts, &d.Error, &last); err != nil {
 			return nil, fmt.Errorf("reading pending delivery: %w", err)
 		}
 		d.ReceivedAt = fromNanos(received)
+		d.LastAttemptAt = fromNanos(last)
 		d.Status = DeliveryStatus(status)
 		ds = append(ds, d)
 	}
@@ -132,13 +134,16 @@ func (s *sqlStore) KnownDeliveries(ctx context.Context, ids []string) (map[strin
 	return known, nil
 }
 
-// FinishDelivery marks a delivery processed or failed. Workers finish
+// FinishDelivery records the end of an attempt: processed, failed, or pending
+// again for a retry (the attempt is counted and its error kept). Workers finish
 // deliveries at the rate they arrive; each in a commit (an fsync) of its own
 // would starve the intake of the same database, so concurrent calls and
 // InsertDeliveries share transactions (see write).
 func (s *sqlStore) FinishDelivery(ctx context.Context, id string, status DeliveryStatus, errText string) error {
-	if status != DeliveryProcessed && status != DeliveryFailed {
-		return fmt.Errorf("finishing delivery %s: status %q is not %q or %q", id, status, DeliveryProcessed, DeliveryFailed)
+	switch status {
+	case DeliveryProcessed, DeliveryFailed, DeliveryPending:
+	default:
+		return fmt.Errorf("finishing delivery %s: unknown status %q", id, status)
 	}
 	now := nanos(s.now())
 	var found bool

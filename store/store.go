@@ -38,6 +38,8 @@ type Delivery struct {
 	Status     DeliveryStatus
 	Attempts   int
 	Error      string
+	// LastAttemptAt is when the last failed attempt ended (zero before any).
+	LastAttemptAt time.Time
 }
 
 // Installation is a GitHub App installation as last reported by GitHub.
@@ -157,7 +159,8 @@ type Store interface {
 	PendingDeliveries(ctx context.Context, limit int) ([]Delivery, error)
 	// KnownDeliveries reports which of ids are recorded, whatever their status.
 	KnownDeliveries(ctx context.Context, ids []string) (map[string]bool, error)
-	// FinishDelivery marks a delivery processed or failed.
+	// FinishDelivery records the end of an attempt: processed, failed for good,
+	// or pending again (the attempt failed and will be retried).
 	FinishDelivery(ctx context.Context, id string, status DeliveryStatus, errText string) error
 
 	// UpsertInstallation records an installation event.

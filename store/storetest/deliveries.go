@@ -165,7 +165,8 @@ func testDeliveryFinish(t *testing.T, open OpenFunc) {
 		{"processed", "d1", store.DeliveryProcessed, "", false, nil, []string{"d2", "d3"}},
 		{"failed", "d3", store.DeliveryFailed, "handler: boom", false, nil, []string{"d2"}},
 		{"unknown id", "nope", store.DeliveryProcessed, "", true, store.ErrNotFound, []string{"d2"}},
-		{"status pending is refused", "d2", store.DeliveryPending, "", true, nil, []string{"d2"}},
+		{"pending again: a failed attempt to retry", "d2", store.DeliveryPending, "GitHub: 502 Bad Gateway", false, nil, []string{"d2"}},
+		{"unknown status is refused", "d2", store.DeliveryStatus("lost"), "", true, nil, []string{"d2"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -180,6 +181,14 @@ func testDeliveryFinish(t *testing.T, open OpenFunc) {
 			}
 			assertStrings(t, "pending", pendingIDs(t, s, 10), tc.pending)
 		})
+	}
+	// The retried delivery kept its failed attempt: counted, explained, timed.
+	ds, err := s.PendingDeliveries(ctx, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ds) != 1 || ds[0].Attempts != 1 || ds[0].Error != "GitHub: 502 Bad Gateway" || ds[0].LastAttemptAt.IsZero() {
+		t.Errorf("pending after a failed attempt = %+v, want d2 with 1 attempt, its error and its time", ds)
 	}
 	// A finished delivery is still known: GitHub redelivering it is a duplicate.
 	if got := insert(t, s, delivery("d1", t0), delivery("d3", t0)); got[0] || got[1] {
