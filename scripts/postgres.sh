@@ -47,11 +47,14 @@ find_bindir() {
 
 bindir=$(find_bindir || true)
 if [[ -z $bindir ]]; then
-	[[ $(id -u) -eq 0 ]] || die "initdb not found; install PostgreSQL (Debian: apt-get install postgresql) or run as root"
+	as_root=()
+	if [[ $(id -u) -ne 0 ]]; then
+		sudo -n true 2>/dev/null || die "initdb not found; install PostgreSQL (Debian: apt-get install postgresql), or run as root or with passwordless sudo"
+		as_root=(sudo -n)
+	fi
 	log "installing postgresql (apt-get)"
-	export DEBIAN_FRONTEND=noninteractive
-	apt-get update >&2
-	apt-get install -y --no-install-recommends postgresql >&2
+	"${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update >&2
+	"${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends postgresql >&2
 	bindir=$(find_bindir) || die "postgresql installed but initdb not found under /usr/lib/postgresql"
 fi
 
