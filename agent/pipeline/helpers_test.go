@@ -1,7 +1,6 @@
 package pipeline
 
 import (
-	"io/fs"
 	"os"
 	"path/filepath"
 	"testing"
@@ -17,26 +16,7 @@ func testRepo(t *testing.T) string {
 	t.Helper()
 	src := filepath.Join("testdata", "repo")
 	dst := t.TempDir()
-	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, err := filepath.Rel(src, p)
-		if err != nil {
-			return err
-		}
-		if d.IsDir() {
-			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(filepath.Join(dst, rel), b, 0o644)
-	})
-	if err != nil {
-		t.Fatalf("copying %s: %v", src, err)
-	}
+	testkit.CopyTree(t, src, dst)
 	moves := map[string]string{
 		"envs/changes/state.json":        "envs/changes/terraform.tfstate",
 		"envs/staged/staging.state.json": "envs/staged/terraform.tfstate.d/staging/terraform.tfstate",

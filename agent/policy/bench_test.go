@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/infra-agent/infra-agent/internal/testkit"
 )
 
 // The conftest CLI the benchmarks compare with: the version this module
@@ -52,7 +54,7 @@ func BenchmarkVersusCLI(b *testing.B) {
 	dirs := make([]string, benchRoots)
 	for i := range roots {
 		dirs[i] = filepath.Join(parent, fmt.Sprintf("root%02d", i))
-		copyDir(b, benchRoot, dirs[i])
+		testkit.CopyTree(b, benchRoot, dirs[i])
 		roots[i] = Root{Dir: dirs[i], Rel: fmt.Sprintf("root%02d", i)}
 	}
 	ctx := context.Background()
@@ -199,28 +201,4 @@ func binaryVersion(path string) string {
 		}
 	}
 	return ""
-}
-
-// copyDir copies the regular files of src into a new directory dst.
-func copyDir(b *testing.B, src, dst string) {
-	b.Helper()
-	entries, err := os.ReadDir(src)
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := os.MkdirAll(dst, 0o755); err != nil {
-		b.Fatal(err)
-	}
-	for _, e := range entries {
-		if !e.Type().IsRegular() {
-			continue
-		}
-		data, err := os.ReadFile(filepath.Join(src, e.Name()))
-		if err != nil {
-			b.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dst, e.Name()), data, 0o600); err != nil {
-			b.Fatal(err)
-		}
-	}
 }

@@ -30,6 +30,16 @@ func TerraformBinary(t testing.TB) string {
 	return p
 }
 
+// CopyTree copies the directory tree src (a testdata directory) into dst,
+// which must not hold any of its files yet, so a test never writes into
+// testdata.
+func CopyTree(t testing.TB, src, dst string) {
+	t.Helper()
+	if err := os.CopyFS(dst, os.DirFS(src)); err != nil {
+		t.Fatalf("copying %s: %v", src, err)
+	}
+}
+
 // Sign returns the X-Hub-Signature-256 header value GitHub sends for body:
 // "sha256=" and the hex HMAC-SHA256 of the exact bytes under secret.
 func Sign(secret string, body []byte) string {
