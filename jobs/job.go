@@ -235,3 +235,15 @@ func (s *Service) moveJob(ctx context.Context, id string, from []store.JobState,
 	}
 	return job, true, nil
 }
+
+// endedJobClient returns the installation client of a job that ended, and what
+// its messages say about it, linking workflow run runID when there is one.
+func (s *Service) endedJobClient(j store.Job, runID int64) (*github.Client, checks.JobInfo, error) {
+	client, err := s.clients.NewInstallationClient(j.InstallationID)
+	if err != nil {
+		return nil, checks.JobInfo{}, fmt.Errorf("creating client for installation %d: %w", j.InstallationID, err)
+	}
+	info := jobInfo(j)
+	info.RunURL = runURL(client, j.Owner, j.Repo, runID)
+	return client, info, nil
+}

@@ -71,12 +71,10 @@ func (s *Service) ReconcileRun(ctx context.Context, r RunEvent) error {
 	ctx, cancel := detached(ctx)
 	defer cancel()
 
-	client, err := s.clients.NewInstallationClient(ended.InstallationID)
+	client, info, err := s.endedJobClient(ended, r.RunID)
 	if err != nil {
-		return fmt.Errorf("creating client for installation %d: %w", ended.InstallationID, err)
+		return err
 	}
-	info := jobInfo(ended)
-	info.RunURL = runURL(client, ended.Owner, ended.Repo, r.RunID)
 	return s.concludeJob(ctx, client, ended, conclusion, checks.JobRunEnded(info, r.Conclusion))
 }
 

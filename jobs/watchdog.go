@@ -62,9 +62,9 @@ const DefaultConcludeGrace = time.Minute
 // concludeLate concludes the check run of a job that ended while GitHub
 // refused the conclusion.
 func (s *Service) concludeLate(ctx context.Context, j store.Job) error {
-	client, err := s.clients.NewInstallationClient(j.InstallationID)
+	client, info, err := s.endedJobClient(j, j.RunID)
 	if err != nil {
-		return fmt.Errorf("creating client for installation %d: %w", j.InstallationID, err)
+		return err
 	}
 	conclusion := "failure"
 	switch j.State {
@@ -73,8 +73,6 @@ func (s *Service) concludeLate(ctx context.Context, j store.Job) error {
 	case store.JobTimedOut:
 		conclusion = "timed_out"
 	}
-	info := jobInfo(j)
-	info.RunURL = runURL(client, j.Owner, j.Repo, j.RunID)
 	zerolog.Ctx(ctx).Warn().Str(logKeyState, string(j.State)).Msg("concluding a check run GitHub refused earlier")
 	return s.concludeJob(ctx, client, j, conclusion, checks.JobConcludedLate(info, string(j.State), j.Detail))
 }
@@ -109,12 +107,10 @@ func (s *Service) timeOut(ctx context.Context, j store.Job, stall checks.JobStal
 	ctx, cancel := detached(ctx)
 	defer cancel()
 
-	client, err := s.clients.NewInstallationClient(ended.InstallationID)
+	client, info, err := s.endedJobClient(ended, ended.RunID)
 	if err != nil {
-		return fmt.Errorf("creating client for installation %d: %w", ended.InstallationID, err)
+		return err
 	}
-	info := jobInfo(ended)
-	info.RunURL = runURL(client, ended.Owner, ended.Repo, ended.RunID)
 	after := limit.String()
 	var errs []error
 	if err := s.concludeJob(ctx, client, ended, "timed_out", checks.JobTimedOut(info, stall, after)); err != nil {
