@@ -100,7 +100,7 @@ func JobHelp(h HelpInfo) string {
 	fmt.Fprintf(&b, "- agent: %s model %s, at most %d turns, %d plan runs, %s; plans that delete or replace resources are %s\n",
 		inlineCode(c.Agent.Provider), inlineCode(model), c.Agent.MaxTurns, c.Agent.MaxPlanRuns, c.Agent.Timeout,
 		map[bool]string{true: "allowed (`agent.allow_destroy`)", false: "refused"}[c.Agent.AllowDestroy])
-	fmt.Fprintf(&b, "- the agent may edit %s and never %s\n", codeList(c.Agent.AllowPaths), codeList(c.Agent.DenyPaths))
+	fmt.Fprintf(&b, "- the agent may edit %s and never %s\n", codeList(c.Agent.AllowPaths), codeList(c.Agent.EffectiveDenyPaths()))
 	return truncate(b.String(), maxComment)
 }
 

@@ -36,6 +36,10 @@ type Finding struct {
 	Address string `json:"address,omitempty"`
 	// Root is the root module directory the finding came from.
 	Root string `json:"root,omitempty"`
+	// Metadata is what the policy attached to its result besides msg and _loc
+	// (conftest's result metadata: a policy id, severity, links, and the fix
+	// the agent may apply deterministically). Values are JSON-shaped.
+	Metadata map[string]any `json:"metadata,omitempty"`
 }
 
 // StepName names a pipeline step.

@@ -54,7 +54,7 @@ func touchesPaths(ctx context.Context, client *github.Client, owner, repo string
 			return false, fmt.Errorf("listing files of %s/%s#%d: %w", owner, repo, number, err)
 		}
 		for _, f := range files {
-			if matchAny(globs, f.GetFilename()) || (f.GetPreviousFilename() != "" && matchAny(globs, f.GetPreviousFilename())) {
+			if config.MatchAnyGlob(globs, f.GetFilename()) || (f.GetPreviousFilename() != "" && config.MatchAnyGlob(globs, f.GetPreviousFilename())) {
 				return true, nil
 			}
 		}

@@ -36,6 +36,9 @@ func newFinding(h hit, root string) checks.Finding {
 		Rule:      h.rule.name,
 		Root:      root,
 	}
+	if len(h.result.Metadata) > 0 {
+		f.Metadata = h.result.Metadata
+	}
 	if h.warning {
 		f.Severity = checks.SeverityWarning
 	}

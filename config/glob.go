@@ -1,26 +1,27 @@
-package jobs
+package config
 
 import (
 	"path"
 	"strings"
 )
 
-// matchAny reports whether name matches one of the globs.
-func matchAny(globs []string, name string) bool {
+// MatchAnyGlob reports whether the slash-separated path name matches one of
+// the globs (see MatchGlob).
+func MatchAnyGlob(globs []string, name string) bool {
 	for _, g := range globs {
-		if matchGlob(g, name) {
+		if MatchGlob(g, name) {
 			return true
 		}
 	}
 	return false
 }
 
-// matchGlob matches a slash-separated path against a glob in which `**` as a
+// MatchGlob matches a slash-separated path against a glob in which `**` as a
 // whole segment matches zero or more directories and every other segment
 // follows path.Match (`*`, `?`, `[...]` within one segment). So `**/*.tf`
 // matches `main.tf` and `envs/prod/main.tf`. A malformed segment matches
 // nothing (the repository configuration validates its globs beforehand).
-func matchGlob(glob, name string) bool {
+func MatchGlob(glob, name string) bool {
 	return matchSegments(strings.Split(glob, "/"), strings.Split(name, "/"))
 }
 

@@ -1,4 +1,4 @@
-package jobs
+package config
 
 import "testing"
 
@@ -25,8 +25,8 @@ func TestMatchGlob(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.glob+"~"+tt.name, func(t *testing.T) {
-			if got := matchGlob(tt.glob, tt.name); got != tt.want {
-				t.Errorf("matchGlob(%q, %q) = %v, want %v", tt.glob, tt.name, got, tt.want)
+			if got := MatchGlob(tt.glob, tt.name); got != tt.want {
+				t.Errorf("MatchGlob(%q, %q) = %v, want %v", tt.glob, tt.name, got, tt.want)
 			}
 		})
 	}
