@@ -11,7 +11,10 @@ step "terraform"
 tf=$(scripts/terraform.sh)
 export TERRAFORM="$tf"
 export PATH="$(dirname "$tf"):$PATH"
-terraform version | head -n1
+# The whole output is read, then its first line printed: piping into head would
+# let terraform die of SIGPIPE under pipefail (it writes in several calls).
+tf_version=$(terraform version 2>/dev/null)
+echo "${tf_version%%$'\n'*}"
 
 step "postgresql"
 # The cluster lives under /tmp: as root it belongs to the postgres user, which
