@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"runtime"
 	"strings"
 	"sync"
@@ -142,7 +143,7 @@ func TestRun(t *testing.T) {
 			t.Errorf("message = %q", f.Message)
 		}
 		f.Message = ""
-		if f != want {
+		if !reflect.DeepEqual(f, want) {
 			t.Errorf("finding = %+v, want %+v", f, want)
 		}
 		if d := stepOf(t, r, checks.StepValidate).Detail; d != "invalid configuration: 1 error" {
@@ -155,7 +156,7 @@ func TestRun(t *testing.T) {
 			Severity: checks.SeverityFailure, Message: "not formatted: run terraform fmt",
 			File: "envs/ugly/main.tf", Line: 2, Source: "fmt", Root: "envs/ugly",
 		}}
-		if len(r.Findings) != 1 || r.Findings[0] != want[0] {
+		if !reflect.DeepEqual(r.Findings, want) {
 			t.Errorf("findings = %+v, want %+v", r.Findings, want)
 		}
 	})
