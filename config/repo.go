@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/infra-agent/infra-agent/wire"
 )
 
 // RepoConfigPath is where a repository's infra-agent configuration lives. It is
@@ -29,6 +31,26 @@ type RepoConfig struct {
 	Autofix   AutofixConfig   `yaml:"autofix"`
 	Forks     ForkMode        `yaml:"forks"`
 	Agent     AgentConfig     `yaml:"agent"`
+	Runner    RunnerConfig    `yaml:"runner"`
+}
+
+// RunnerConfig governs the runners that take this repository's jobs.
+type RunnerConfig struct {
+	// SelfHosted lets self-hosted runners claim jobs. They must be ephemeral
+	// or just-in-time (one job each): a persistent runner would keep one
+	// job's workspace and credentials around for the next.
+	SelfHosted bool `yaml:"self_hosted"`
+	// Deadlines override a job kind's hard deadline (plan 5m, the others
+	// 30m), between 1m and 60m.
+	Deadlines map[string]time.Duration `yaml:"deadlines"`
+}
+
+// Deadline returns the hard deadline of jobs of kind k.
+func (c RepoConfig) Deadline(k wire.Kind) time.Duration {
+	if d, ok := c.Runner.Deadlines[string(k)]; ok {
+		return d
+	}
+	return k.DefaultDeadline()
 }
 
 // TerraformConfig says where the root modules are and how to run terraform on them.
@@ -342,6 +364,15 @@ func (c RepoConfig) Validate() error {
 			if _, err := path.Match(strings.ReplaceAll(g, "**", "*"), ""); err != nil {
 				return bad(append(strings.Split(list.key, "."), g), "%s: bad pattern %q: %v", list.key, g, err)
 			}
+		}
+	}
+	for kind, d := range c.Runner.Deadlines {
+		if _, err := wire.ParseKind(kind); err != nil {
+			return bad(at("runner", "deadlines", kind), "runner.deadlines: %v", err)
+		}
+		if d < wire.MinDeadline || d > wire.DeadlineCeiling {
+			return bad(at("runner", "deadlines", kind), "runner.deadlines.%s must be between %s and %s, got %s",
+				kind, wire.MinDeadline, wire.DeadlineCeiling, d)
 		}
 	}
 	for _, p := range c.Policy.Paths {

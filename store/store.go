@@ -152,6 +152,8 @@ type JobFilter struct {
 
 // Store is everything the server persists.
 type Store interface {
+	RunStore
+
 	// InsertDeliveries records deliveries durably (committed before it returns)
 	// and reports, per delivery, whether it was new. A known id is not an error.
 	InsertDeliveries(ctx context.Context, ds []Delivery) ([]bool, error)

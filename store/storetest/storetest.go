@@ -40,6 +40,10 @@ func Run(t *testing.T, open OpenFunc) {
 		{"Ping", testPing},
 		{"KnownDeliveries", testKnownDeliveries},
 		{"CheckRunOpen", testCheckRunOpen},
+		{"ClaimRun", testClaimRun},
+		{"ConcurrentClaims", testConcurrentClaims},
+		{"RunProgressAndTokens", testRunProgressAndTokens},
+		{"AuditEvents", testAuditEvents},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
