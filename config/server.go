@@ -52,7 +52,29 @@ type Server struct {
 	// LogLevel is debug, info, warn or error; LogFormat is json or console.
 	LogLevel  string `yaml:"log_level"`
 	LogFormat string `yaml:"log_format"`
+
+	// Model is the model provider behind the runners' model proxy.
+	Model ModelProxy `yaml:"model"`
 }
+
+// ModelProxy is the provider the server forwards runners' model calls to,
+// holding its key so that runners never see one. No API key: no proxy.
+type ModelProxy struct {
+	// Provider is anthropic or openai (any OpenAI-compatible endpoint)
+	// (INFRA_AGENT_MODEL_PROVIDER).
+	Provider string `yaml:"provider"`
+	// BaseURL is the provider's API base (INFRA_AGENT_MODEL_BASE_URL); empty
+	// means the provider's public API.
+	BaseURL string `yaml:"base_url"`
+	// APIKey is the provider's key (INFRA_AGENT_MODEL_API_KEY).
+	APIKey string `yaml:"api_key"`
+}
+
+// Public API bases of the model providers.
+const (
+	DefaultAnthropicURL = "https://api.anthropic.com"
+	DefaultOpenAIURL    = "https://api.openai.com/v1"
+)
 
 // DefaultServer returns the settings used where neither the file nor the
 // environment says otherwise.
@@ -103,17 +125,20 @@ func LoadServer(path string, getenv func(string) string) (Server, error) {
 // go-githubapp's GITHUB_* names and our INFRA_AGENT_* ones.
 func (s *Server) applyEnv(getenv func(string) string) error {
 	strs := map[string]*string{
-		"GITHUB_WEB_URL":            &s.GitHub.WebURL,
-		"GITHUB_V3_API_URL":         &s.GitHub.V3APIURL,
-		"GITHUB_V4_API_URL":         &s.GitHub.V4APIURL,
-		"GITHUB_APP_WEBHOOK_SECRET": &s.GitHub.App.WebhookSecret,
-		"GITHUB_APP_PRIVATE_KEY":    &s.GitHub.App.PrivateKey,
-		"INFRA_AGENT_ADDR":          &s.Addr,
-		"INFRA_AGENT_PUBLIC_URL":    &s.PublicURL,
-		"INFRA_AGENT_DATABASE":      &s.Database,
-		"INFRA_AGENT_OIDC_ISSUER":   &s.OIDCIssuer,
-		"INFRA_AGENT_LOG_LEVEL":     &s.LogLevel,
-		"INFRA_AGENT_LOG_FORMAT":    &s.LogFormat,
+		"GITHUB_WEB_URL":             &s.GitHub.WebURL,
+		"GITHUB_V3_API_URL":          &s.GitHub.V3APIURL,
+		"GITHUB_V4_API_URL":          &s.GitHub.V4APIURL,
+		"GITHUB_APP_WEBHOOK_SECRET":  &s.GitHub.App.WebhookSecret,
+		"GITHUB_APP_PRIVATE_KEY":     &s.GitHub.App.PrivateKey,
+		"INFRA_AGENT_ADDR":           &s.Addr,
+		"INFRA_AGENT_PUBLIC_URL":     &s.PublicURL,
+		"INFRA_AGENT_DATABASE":       &s.Database,
+		"INFRA_AGENT_OIDC_ISSUER":    &s.OIDCIssuer,
+		"INFRA_AGENT_LOG_LEVEL":      &s.LogLevel,
+		"INFRA_AGENT_LOG_FORMAT":     &s.LogFormat,
+		"INFRA_AGENT_MODEL_PROVIDER": &s.Model.Provider,
+		"INFRA_AGENT_MODEL_BASE_URL": &s.Model.BaseURL,
+		"INFRA_AGENT_MODEL_API_KEY":  &s.Model.APIKey,
 	}
 	for name, dst := range strs {
 		if v := getenv(name); v != "" {
@@ -156,6 +181,12 @@ func (s *Server) normalize() {
 		s.GitHub.V3APIURL += "/"
 	}
 	s.PublicURL = strings.TrimSuffix(s.PublicURL, "/")
+	if s.Model.APIKey != "" && s.Model.Provider == "" {
+		s.Model.Provider = "anthropic"
+	}
+	if s.Model.APIKey != "" && s.Model.BaseURL == "" {
+		s.Model.BaseURL = map[string]string{"anthropic": DefaultAnthropicURL, "openai": DefaultOpenAIURL}[s.Model.Provider]
+	}
 }
 
 // Validate refuses a configuration the server cannot run safely with. The
@@ -188,6 +219,7 @@ func (s Server) Validate() error {
 			errs = append(errs, fmt.Errorf("the public URL (INFRA_AGENT_PUBLIC_URL) %w", err))
 		}
 	}
+	errs = append(errs, s.Model.validate()...)
 	if _, _, err := net.SplitHostPort(s.Addr); err != nil {
 		errs = append(errs, fmt.Errorf("the listen address (INFRA_AGENT_ADDR) %q is not host:port: %v", s.Addr, err))
 	}
@@ -218,6 +250,26 @@ func (s Server) Validate() error {
 		return fmt.Errorf("invalid configuration:\n  - %w", joinLines(errs))
 	}
 	return nil
+}
+
+// validate checks the model proxy settings; none set is valid (no proxy).
+func (m ModelProxy) validate() []error {
+	if m.APIKey == "" && m.BaseURL == "" && m.Provider == "" {
+		return nil
+	}
+	var errs []error
+	if m.Provider != "anthropic" && m.Provider != "openai" {
+		errs = append(errs, fmt.Errorf("the model provider (INFRA_AGENT_MODEL_PROVIDER) must be anthropic or openai, got %q", m.Provider))
+	}
+	if m.APIKey == "" {
+		errs = append(errs, errors.New("the model proxy has no API key (INFRA_AGENT_MODEL_API_KEY)"))
+	}
+	if m.BaseURL != "" {
+		if err := checkURL(m.BaseURL); err != nil {
+			errs = append(errs, fmt.Errorf("the model base URL (INFRA_AGENT_MODEL_BASE_URL) %w", err))
+		}
+	}
+	return errs
 }
 
 // IsPostgres reports whether a database setting selects PostgreSQL. URL

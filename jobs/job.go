@@ -68,6 +68,7 @@ func (s *Service) createJob(ctx context.Context, client *github.Client, t Task, 
 	for _, old := range superseded {
 		s.metrics.jobEntered(old.Kind, store.JobSuperseded)
 		octx, cancel := detached(jobContext(ctx, old))
+		s.ended(octx, old)
 		zerolog.Ctx(octx).Info().Str(logKeySupersededBy, job.ID).Msg("job superseded")
 		if err := s.withdraw(octx, client, old, checks.JobSuperseded(jobInfo(old), taskJobInfo(job, t))); err != nil {
 			errs = append(errs, err)
@@ -232,6 +233,9 @@ func (s *Service) moveJob(ctx context.Context, id string, from []store.JobState,
 	}
 	if u.State != nil {
 		s.metrics.jobEntered(job.Kind, *u.State)
+		if !u.State.Active() {
+			s.ended(ctx, job)
+		}
 	}
 	return job, true, nil
 }

@@ -192,18 +192,27 @@ func TestWatchdogRunningWithoutHeartbeat(t *testing.T) {
 	if _, err := h.store.UpdateJob(context.Background(), job.ID, nil, store.JobUpdate{State: &running, HeartbeatAt: &beat}); err != nil {
 		t.Fatal(err)
 	}
-	h.clock.Advance(14 * time.Minute) // past the queued limit, within the heartbeat limit
+	// Heartbeats keep it alive past the queued limit: three missed ones
+	// (90 s) end it, not the 15 minutes a job without heartbeats would get.
+	for range 12 {
+		h.clock.Advance(30 * time.Second)
+		beat := h.clock.Now()
+		if _, err := h.store.UpdateJob(context.Background(), job.ID, nil, store.JobUpdate{HeartbeatAt: &beat}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h.clock.Advance(90 * time.Second)
 	if err := h.svc.Sweep(h.ctx("watchdog")); err != nil {
 		t.Fatal(err)
 	}
 	h.expectCalls()
 
-	h.clock.Advance(2 * time.Minute)
+	h.clock.Advance(time.Second)
 	if err := h.svc.Sweep(h.ctx("watchdog")); err != nil {
 		t.Fatal(err)
 	}
 	h.expectCalls(callPatchCheckRun(job.CheckRunID), callCommentPR)
-	if got := h.appComments(testPR); len(got) != 1 || !strings.Contains(got[0], "no heartbeat for 15m0s") {
+	if got := h.appComments(testPR); len(got) != 1 || !strings.Contains(got[0], "no heartbeat for 1m30s") {
 		t.Errorf("comments = %q", got)
 	}
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/infra-agent/infra-agent/config"
 	"github.com/infra-agent/infra-agent/store"
+	"github.com/infra-agent/infra-agent/wire"
 )
 
 // Log keys of the job layer. The delivery being handled is already in the
@@ -51,7 +52,7 @@ const (
 // Defaults of ServiceOptions.
 const (
 	DefaultQueuedTimeout  = 5 * time.Minute
-	DefaultRunningTimeout = 15 * time.Minute
+	DefaultRunningTimeout = wire.MissedHeartbeats * wire.HeartbeatEvery
 	DefaultWatchdogEvery  = time.Minute
 )
 
@@ -89,12 +90,16 @@ type ServiceOptions struct {
 	// default; empty: no retries).
 	DispatchBackoff []time.Duration
 	// QueuedTimeout and RunningTimeout are the watchdog's limits (defaults
-	// 5 min queued, 15 min running without heartbeat).
+	// 5 min queued; running, three missed heartbeats: 90 s).
 	QueuedTimeout, RunningTimeout time.Duration
 	// ConcludeGrace is how long the watchdog waits, by the database's clock,
 	// before concluding the check run of a job that ended while GitHub refused
 	// the conclusion (default DefaultConcludeGrace).
 	ConcludeGrace time.Duration
+	// OnJobEnded, when set, is called after a job leaves the active states by
+	// any path (complete, cancel, supersede, watchdog, a workflow run that
+	// ended): the broker revokes the token it still holds for the job.
+	OnJobEnded func(ctx context.Context, j store.Job)
 }
 
 // Service turns tasks into jobs and keeps every job moving to a terminal state
@@ -109,6 +114,7 @@ type Service struct {
 	queuedTimeout  time.Duration
 	runningTimeout time.Duration
 	concludeGrace  time.Duration
+	onEnded        func(ctx context.Context, j store.Job)
 	configs        *appconfig.Loader
 	metrics        *metrics
 
@@ -147,6 +153,7 @@ func NewService(o ServiceOptions) (*Service, error) {
 		queuedTimeout:  o.QueuedTimeout,
 		runningTimeout: o.RunningTimeout,
 		concludeGrace:  o.ConcludeGrace,
+		onEnded:        o.OnJobEnded,
 		sleep:          sleep,
 		stopping:       make(chan struct{}),
 		// Remote references ("remote: other/repo, ref: some-branch") are turned

@@ -41,7 +41,7 @@ func TestServiceDefaults(t *testing.T) {
 	if got := h.svc.backoff; len(got) != 3 || got[0] != 5*time.Second || got[1] != 10*time.Second || got[2] != 20*time.Second {
 		t.Errorf("default backoff = %v, want [5s 10s 20s]", got)
 	}
-	if h.svc.queuedTimeout != 5*time.Minute || h.svc.runningTimeout != 15*time.Minute {
+	if h.svc.queuedTimeout != 5*time.Minute || h.svc.runningTimeout != 90*time.Second {
 		t.Errorf("default timeouts = %s, %s", h.svc.queuedTimeout, h.svc.runningTimeout)
 	}
 	noRetry := newHarness(t, func(o *ServiceOptions) { o.DispatchBackoff = []time.Duration{} })

@@ -24,8 +24,10 @@ type Run struct {
 	TokenExpiresAt time.Time
 	Progress       string
 	ProgressAt     time.Time
-	// ModelTokensUsed is what the job spent through the model proxy.
-	ModelTokensUsed int64
+	// ModelTokensUsed is what the job spent through the model proxy, out of
+	// ModelTokenBudget (set by the claim).
+	ModelTokensUsed  int64
+	ModelTokenBudget int64
 }
 
 // RunClaim is a runner's claim of a job.
@@ -37,6 +39,8 @@ type RunClaim struct {
 	At          time.Time
 	// MaxClaims bounds the claims of one run (the first and its replays).
 	MaxClaims int
+	// ModelTokenBudget is what the job may spend through the model proxy.
+	ModelTokenBudget int64
 }
 
 // AuditEvent is one entry of a job's audit trail.
@@ -77,7 +81,7 @@ type RunStore interface {
 }
 
 const runColumns = `job_id, run_id, run_attempt, session_hash, claims, claimed_at, token_expires_at,
-	progress, progress_at, model_tokens_used`
+	progress, progress_at, model_tokens_used, model_token_budget`
 
 func scanRun(r rowScanner) (Run, error) {
 	var (
@@ -85,7 +89,7 @@ func scanRun(r rowScanner) (Run, error) {
 		claimed, expires, progAt int64
 	)
 	err := r.Scan(&run.JobID, &run.RunID, &run.RunAttempt, &run.SessionHash, &run.Claims, &claimed, &expires,
-		&run.Progress, &progAt, &run.ModelTokensUsed)
+		&run.Progress, &progAt, &run.ModelTokensUsed, &run.ModelTokenBudget)
 	if err != nil {
 		return Run{}, err
 	}
@@ -111,10 +115,10 @@ func (s *sqlStore) ClaimRun(ctx context.Context, c RunClaim) (Job, Run, bool, er
 		if len(claimed) == 1 {
 			job = claimed[0]
 			run = Run{JobID: c.JobID, RunID: c.RunID, RunAttempt: c.RunAttempt, SessionHash: c.SessionHash,
-				Claims: 1, ClaimedAt: c.At}
-			_, err := tx.ExecContext(ctx, `INSERT INTO job_runs (`+runColumns+`) VALUES (`+placeholders(1, 10)+`)`,
+				Claims: 1, ClaimedAt: c.At, ModelTokenBudget: c.ModelTokenBudget}
+			_, err := tx.ExecContext(ctx, `INSERT INTO job_runs (`+runColumns+`) VALUES (`+placeholders(1, 11)+`)`,
 				run.JobID, run.RunID, run.RunAttempt, run.SessionHash, run.Claims, nanos(run.ClaimedAt), int64(0), "",
-				int64(0), int64(0))
+				int64(0), int64(0), run.ModelTokenBudget)
 			if err != nil {
 				return fmt.Errorf("recording the run of job %s: %w", c.JobID, err)
 			}

@@ -131,7 +131,27 @@ type JobSpec struct {
 	// GitHubAPIURL is the REST API the token works against (GitHub
 	// Enterprise Server: https://HOST/api/v3/).
 	GitHubAPIURL string `json:"github_api_url"`
+	// Model is the server's model proxy; nil when the server has none.
+	Model *ModelAccess `json:"model,omitempty"`
 }
+
+// ModelAccess is how a runner reaches a model through the server, which
+// holds the provider's key: the official SDK of Provider pointed at BaseURL,
+// with the job's session secret as its API key (Anthropic: X-Api-Key;
+// OpenAI-compatible: Authorization: Bearer).
+type ModelAccess struct {
+	Provider string `json:"provider"` // anthropic | openai
+	BaseURL  string `json:"base_url"`
+}
+
+// Model providers the proxy speaks, and the one path of each it forwards
+// (below BaseURL, as the official SDKs append them).
+const (
+	ProviderAnthropic = "anthropic"
+	ProviderOpenAI    = "openai"
+	AnthropicMessages = "v1/messages"
+	OpenAIChat        = "chat/completions"
+)
 
 // Token is the installation token a claim hands out: one repository, the
 // kind's permissions, an hour at most. It lives in the runner's memory only.

@@ -10,13 +10,15 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/rs/zerolog"
 
+	"github.com/infra-agent/infra-agent/broker"
 	"github.com/infra-agent/infra-agent/store"
 )
 
 // newMux routes the server's HTTP endpoints. Every request carries the logger
 // in its context, which go-githubapp's dispatcher and the handlers log with.
-func newMux(logger zerolog.Logger, webhooks http.Handler, reg *prometheus.Registry, st store.Store) http.Handler {
+func newMux(logger zerolog.Logger, webhooks http.Handler, reg *prometheus.Registry, st store.Store, runners *broker.Broker) http.Handler {
 	mux := http.NewServeMux()
+	runners.Register(mux)
 	mux.Handle("POST "+githubapp.DefaultWebhookRoute, http.MaxBytesHandler(webhooks, maxWebhookBytes))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)

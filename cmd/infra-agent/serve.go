@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/rs/zerolog"
 
+	"github.com/infra-agent/infra-agent/broker"
 	"github.com/infra-agent/infra-agent/config"
 	"github.com/infra-agent/infra-agent/ghclient"
 	"github.com/infra-agent/infra-agent/handlers"
@@ -93,14 +94,21 @@ func serve(ctx context.Context, cfg config.Server) error {
 		}
 	}()
 
+	// The broker revokes the token of a job that ends by any path; the job
+	// service tells it, and it drives the job service in turn.
+	var brk *broker.Broker
 	svc, err := jobs.NewService(jobs.ServiceOptions{
 		Store:      st,
 		Clients:    clients,
 		AppID:      cfg.GitHub.App.IntegrationID,
 		AppSlug:    slug,
 		Registerer: reg,
+		OnJobEnded: func(ctx context.Context, j store.Job) { brk.JobEnded(ctx, j) },
 	})
 	if err != nil {
+		return err
+	}
+	if brk, err = newBroker(cfg, st, svc, clients); err != nil {
 		return err
 	}
 	hs, err := handlers.New(handlers.Options{
@@ -120,15 +128,19 @@ func serve(ctx context.Context, cfg config.Server) error {
 	if err != nil {
 		return fmt.Errorf("listening on %s: %w", cfg.Addr, err)
 	}
-	srv := newHTTPServer(ctx, newMux(*logger, dispatcher, reg, st))
+	srv := newHTTPServer(ctx, newMux(*logger, dispatcher, reg, st, brk))
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	logger.Info().Str("addr", ln.Addr().String()).Str("app", slug).Int64("app_id", cfg.GitHub.App.IntegrationID).
 		Str("database", databaseKind(cfg.Database)).Msg("listening")
 
-	// Deliveries recorded before a restart but not processed run now.
+	// Deliveries recorded before a restart but not processed run now, and
+	// jobs whose workflow runs ended meanwhile are closed.
 	if err := sched.Recover(ctx); err != nil {
 		logger.Error().Err(err).Msg("recovering unprocessed deliveries")
+	}
+	if err := svc.ReconcileStarted(ctx); err != nil {
+		logger.Error().Err(err).Msg("reconciling the jobs of the previous run")
 	}
 	appClient, err := clients.NewAppClient()
 	if err != nil {
@@ -239,6 +251,19 @@ func appSlug(ctx context.Context, clients githubapp.ClientCreator) (string, erro
 		return "", errors.New("reading the App from GitHub: the answer has no slug")
 	}
 	return app.GetSlug(), nil
+}
+
+// newBroker builds the runner API from the server's settings.
+func newBroker(cfg config.Server, st store.Store, svc *jobs.Service, clients githubapp.ClientCreator) (*broker.Broker, error) {
+	b, err := broker.New(broker.Options{
+		Store: st, Jobs: svc, Clients: clients,
+		APIURL: cfg.GitHub.V3APIURL, Issuer: cfg.OIDCIssuer, Audience: cfg.PublicURL,
+		Model: broker.ModelOptions{Provider: cfg.Model.Provider, BaseURL: cfg.Model.BaseURL, APIKey: cfg.Model.APIKey},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("creating the runner broker: %w", err)
+	}
+	return b, nil
 }
 
 func databaseKind(dsn string) string {

@@ -11,7 +11,8 @@ CREATE TABLE job_runs (
     token_expires_at  BIGINT NOT NULL DEFAULT 0,
     progress          TEXT NOT NULL DEFAULT '',
     progress_at       BIGINT NOT NULL DEFAULT 0,
-    model_tokens_used BIGINT NOT NULL DEFAULT 0
+    model_tokens_used BIGINT NOT NULL DEFAULT 0,
+    model_token_budget BIGINT NOT NULL DEFAULT 0
 );
 
 -- The audit trail of jobs: credentials issued and revoked, the GitHub calls a
