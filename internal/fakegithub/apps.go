@@ -61,6 +61,7 @@ func (s *Server) createAccessToken(c *call) reply {
 	slices.Sort(names)
 	names = slices.Compact(names)
 	tok := s.st.mintToken(inst.id, perms, names)
+	tok.RepositoryIDs = slices.Clone(body.RepositoryIDs)
 	resp := object{
 		"token": tok.Token, "expires_at": timestamp(tok.ExpiresAt), "permissions": perms,
 		"repository_selection": "all",

@@ -53,6 +53,8 @@ type Server struct {
 	key    *rsa.PrivateKey
 	keyPEM []byte
 
+	codeload *codeload
+
 	mu sync.Mutex
 	st *state // everything below mu; handlers run with mu held
 }
@@ -85,6 +87,9 @@ func New(t testing.TB) *Server {
 	}
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serveHTTP))
 	s.URL = s.srv.URL + "/"
+	s.codeload = &codeload{links: map[string]codeloadLink{}, archives: map[string][]byte{}}
+	s.codeload.srv = httptest.NewServer(http.HandlerFunc(s.codeload.serve))
+	t.Cleanup(s.codeload.srv.Close)
 	t.Cleanup(s.cleanup)
 	return s
 }

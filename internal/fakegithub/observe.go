@@ -113,6 +113,7 @@ func (s *Server) Tokens() []Token {
 		out[i] = *t
 		out[i].Permissions = maps.Clone(t.Permissions)
 		out[i].Repositories = slices.Clone(t.Repositories)
+		out[i].RepositoryIDs = slices.Clone(t.RepositoryIDs)
 	}
 	return out
 }

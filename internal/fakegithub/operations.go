@@ -32,6 +32,8 @@ func operations() []operation {
 			handle: (*Server).getBranch},
 		{method: "GET", path: "/repos/{owner}/{repo}/contents/{path}", perms: []string{"contents:read"},
 			handle: (*Server).getContent},
+		{method: "GET", path: "/repos/{owner}/{repo}/tarball/{ref}", perms: []string{"contents:read"},
+			handle: (*Server).getTarball},
 		{method: "GET", path: "/repos/{owner}/{repo}/collaborators/{username}/permission",
 			perms: []string{"metadata:read"}, handle: (*Server).getPermission},
 		{method: "GET", path: "/repos/{owner}/{repo}/pulls/{pull_number}", perms: []string{"pull_requests:read"},

@@ -96,6 +96,7 @@ type Token struct {
 	Token          string
 	Permissions    map[string]string
 	Repositories   []string // names the token is limited to; empty means every repository of the installation
+	RepositoryIDs  []int64  // the repository_ids the request named, in order
 	ExpiresAt      time.Time
 	Revoked        bool
 }
