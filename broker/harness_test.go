@@ -196,3 +196,17 @@ func (w *world) runnerTokens() []fakegithub.Token {
 	}
 	return out
 }
+
+// newJobSupersedes creates a newer job on the pull request, superseding the
+// active one.
+func (w *world) newJobSupersedes(t *testing.T) {
+	t.Helper()
+	id := w.fake.AddComment(owner, repo, pr, fakegithub.Comment{User: "alice", Body: "/agent plan"})
+	if err := w.svc.Submit(w.ctx(), jobs.Task{
+		Action: jobs.ActionRun, Kind: wire.KindPlan, Command: "plan", Source: jobs.SourceIssueComment, SourceID: id,
+		DeliveryID: fmt.Sprintf("delivery-%d", id), TriggeredAt: time.Now(), InstallationID: 1, RepoID: repoID,
+		Owner: owner, Repo: repo, DefaultBranch: "main", Number: pr, IsPR: true, Actor: "alice", ActorType: "User",
+	}); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -163,7 +163,9 @@ type Token struct {
 }
 
 // String never prints the token's value.
-func (t Token) String() string { return fmt.Sprintf("token(%d repositories, expires %s)", len(t.RepositoryIDs), t.ExpiresAt) }
+func (t Token) String() string {
+	return fmt.Sprintf("token(%d repositories, expires %s)", len(t.RepositoryIDs), t.ExpiresAt)
+}
 
 // GoString never prints the token's value, even with %#v.
 func (t Token) GoString() string { return t.String() }
