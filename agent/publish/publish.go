@@ -60,18 +60,34 @@ const (
 
 // Start creates both check runs with status in_progress.
 func (p *Publisher) Start(ctx context.Context) (Runs, error) {
-	var runs Runs
+	return p.StartWith(ctx, Runs{})
+}
+
+// StartWith marks the check runs have names as in progress and creates the
+// missing ones. A plan job already has its infra-agent/plan run (the job's
+// own check run): it is reused, never doubled on the same commit.
+func (p *Publisher) StartWith(ctx context.Context, have Runs) (Runs, error) {
+	runs := have
 	for _, r := range []struct {
 		name string
 		id   *int64
 	}{{wire.CheckPlan, &runs.Plan}, {wire.CheckPolicy, &runs.Policy}} {
 		started := github.Timestamp{Time: p.now()}
+		output := &github.CheckRunOutput{Title: github.String(runningTitle), Summary: github.String(runningSummary)}
+		if *r.id != 0 {
+			if _, _, err := p.checks.UpdateCheckRun(ctx, p.target.Owner, p.target.Repo, *r.id, github.UpdateCheckRunOptions{
+				Name: r.name, Status: github.String("in_progress"), Output: output,
+			}); err != nil {
+				return runs, fmt.Errorf("starting check run %s (%d): %w", r.name, *r.id, err)
+			}
+			continue
+		}
 		opts := github.CreateCheckRunOptions{
 			Name:      r.name,
 			HeadSHA:   p.target.HeadSHA,
 			Status:    github.String("in_progress"),
 			StartedAt: &started,
-			Output:    &github.CheckRunOutput{Title: github.String(runningTitle), Summary: github.String(runningSummary)},
+			Output:    output,
 		}
 		p.setLinks(&opts.DetailsURL, &opts.ExternalID)
 		cr, _, err := p.checks.CreateCheckRun(ctx, p.target.Owner, p.target.Repo, opts)

@@ -44,6 +44,7 @@ const usage = `usage: infra-agent <command> [flags]
 
 commands:
   serve     run the GitHub App server (settings: GITHUB_* and INFRA_AGENT_* variables, or --config FILE)
+  run       run one job in the GitHub Actions run the server dispatched (--job ID --server URL)
   check     run fmt, validate, policy and plan on Terraform directories and print a report
   version   print the version
 `
@@ -83,6 +84,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, io stdi
 		return runServe(ctx, args[1:], getenv, io)
 	case "check":
 		return runCheck(ctx, args[1:], getenv, io)
+	case "run":
+		return runRun(ctx, args[1:], getenv, io)
 	case "version", "--version", "-v":
 		fmt.Fprintln(io.out, versionString())
 		return nil
