@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/go-github/v62/github"
@@ -70,6 +71,10 @@ type Options struct {
 	// Now is the clock (default time.Now).
 	Now       func() time.Time
 	MaxClaims int
+	// HeartbeatEvery is the interval runners are told to beat at (default
+	// wire.HeartbeatEvery); the job service's running timeout should be
+	// wire.MissedHeartbeats times it.
+	HeartbeatEvery time.Duration
 	// Model configures the model proxy; an empty BaseURL turns it off.
 	Model ModelOptions
 }
@@ -85,7 +90,13 @@ type Broker struct {
 	tokens    *minter
 	now       func() time.Time
 	maxClaims int
+	beat      time.Duration
 	model     *modelProxy
+
+	mu sync.Mutex
+	// completing marks the jobs a runner's complete is ending: their check
+	// runs are the runner's to conclude.
+	completing map[string]bool
 }
 
 // New checks o and returns a Broker.
@@ -105,12 +116,17 @@ func New(o Options) (*Broker, error) {
 	if o.MaxClaims <= 0 {
 		o.MaxClaims = DefaultMaxClaims
 	}
+	if o.HeartbeatEvery < time.Second {
+		o.HeartbeatEvery = wire.HeartbeatEvery
+	}
 	b := &Broker{
 		store: o.Store, jobs: o.Jobs, clients: o.Clients, apiURL: o.APIURL, audience: o.Audience,
-		verifier:  &verifier{issuer: o.Issuer, audience: o.Audience, client: o.HTTPClient, now: o.Now},
-		tokens:    &minter{clients: o.Clients, apiURL: o.APIURL, http: o.HTTPClient, held: map[string]string{}},
-		now:       o.Now,
-		maxClaims: o.MaxClaims,
+		verifier:   &verifier{issuer: o.Issuer, audience: o.Audience, client: o.HTTPClient, now: o.Now},
+		tokens:     &minter{clients: o.Clients, apiURL: o.APIURL, http: o.HTTPClient, held: map[string]string{}},
+		now:        o.Now,
+		maxClaims:  o.MaxClaims,
+		beat:       o.HeartbeatEvery,
+		completing: map[string]bool{},
 	}
 	m, err := newModelProxy(o.Model, b)
 	if err != nil {
@@ -145,8 +161,22 @@ func (b *Broker) limit(n int64, h http.HandlerFunc) http.HandlerFunc {
 // JobEnded revokes the token the broker holds for a job that ended by any
 // path (complete, cancel, supersede, watchdog, a finished workflow run). It is
 // the job service's OnJobEnded hook.
+//
+// When the job ended without its runner's complete (a time-out, a cancel, a
+// run that died), the check runs the runner had started for it are concluded
+// too, so none stays in progress forever.
 func (b *Broker) JobEnded(ctx context.Context, j store.Job) {
 	b.revoke(ctx, j, string(j.State))
+	b.mu.Lock()
+	reported := b.completing[j.ID]
+	b.mu.Unlock()
+	if reported {
+		return
+	}
+	if _, err := b.store.GetRun(ctx, j.ID); err != nil {
+		return // never claimed: no runner started anything
+	}
+	b.concludeOrphans(ctx, j)
 }
 
 // revoke revokes the job's token if this server holds it, records it, and

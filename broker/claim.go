@@ -162,7 +162,7 @@ func (b *Broker) bind(ctx context.Context, client *github.Client, job store.Job,
 	}
 	return wire.ClaimResponse{
 		Version: wire.APIVersion, Job: spec, Token: tok, Session: session,
-		HeartbeatSeconds: int(wire.HeartbeatEvery / time.Second),
+		HeartbeatSeconds: int(b.beat / time.Second),
 	}, nil
 }
 

@@ -102,6 +102,14 @@ func (b *Broker) complete(w http.ResponseWriter, r *http.Request) {
 	b.auditCalls(ctx, jobID, c.Calls)
 	// The token dies first: nothing the runner does after reporting needs it.
 	revoked := b.revoke(ctx, job, "complete")
+	b.mu.Lock()
+	b.completing[jobID] = true
+	b.mu.Unlock()
+	defer func() {
+		b.mu.Lock()
+		delete(b.completing, jobID)
+		b.mu.Unlock()
+	}()
 	ended, moved, err := b.jobs.EndJob(ctx, jobID, jobs.JobEnd{
 		State: store.JobState(c.Status), Detail: "runner: " + c.Title, Conclusion: c.Conclusion,
 		Output: checks.JobCompleted(jobs.JobInfo(job), c), CheckRunConcluded: concludedOwnRun(job, c),
@@ -147,4 +155,41 @@ func checkComplete(c wire.Complete) *refusal {
 		return refuse(http.StatusBadRequest, "%d calls in one message; at most %d", len(c.Calls), maxCalls)
 	}
 	return nil
+}
+
+// concludeOrphans concludes the check runs a runner started for a job (its
+// external_id is the job id) that are still open when the job ended without
+// the runner: a required check must not hang in progress.
+func (b *Broker) concludeOrphans(ctx context.Context, j store.Job) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	client, err := b.clients.NewInstallationClient(j.InstallationID)
+	if err != nil {
+		return
+	}
+	list, _, err := client.Checks.ListCheckRunsForRef(ctx, j.Owner, j.Repo, j.HeadSHA, &github.ListCheckRunsOptions{
+		ListOptions: github.ListOptions{PerPage: 100},
+	})
+	if err != nil {
+		zerolog.Ctx(ctx).Warn().Err(err).Str(logKeyJobID, j.ID).Msg("listing the check runs of an ended job")
+		return
+	}
+	conclusion := map[store.JobState]string{store.JobTimedOut: "timed_out", store.JobCancelled: "cancelled",
+		store.JobSuperseded: "cancelled"}[j.State]
+	if conclusion == "" {
+		conclusion = "failure"
+	}
+	for _, cr := range list.CheckRuns {
+		if cr.GetExternalID() != j.ID || cr.GetID() == j.CheckRunID || cr.GetStatus() == "completed" {
+			continue
+		}
+		out := checks.JobOrphaned(jobs.JobInfo(j), string(j.State))
+		if _, _, err := client.Checks.UpdateCheckRun(ctx, j.Owner, j.Repo, cr.GetID(), github.UpdateCheckRunOptions{
+			Name: cr.GetName(), Status: github.String("completed"), Conclusion: github.String(conclusion),
+			CompletedAt: &github.Timestamp{Time: b.now()},
+			Output:      &github.CheckRunOutput{Title: github.String(out.Title), Summary: github.String(out.Summary)},
+		}); err != nil {
+			zerolog.Ctx(ctx).Warn().Err(err).Str(logKeyJobID, j.ID).Msg("concluding a check run the runner left open")
+		}
+	}
 }

@@ -88,3 +88,13 @@ func JobRunnerEnded(j JobInfo, reason string) JobOutput {
 	fmt.Fprintf(&b, "Job `%s` could not run:\n\n%s\n\nNothing was pushed. Comment again to retry.\n", j.ID, fence(reason))
 	return JobOutput{Title: "The runner could not start", Summary: b.String()}
 }
+
+// JobOrphaned renders a check run the runner started and could not finish
+// because its job ended first (state: timed_out, cancelled, ...).
+func JobOrphaned(j JobInfo, state string) JobOutput {
+	return JobOutput{
+		Title: "Job ended (" + state + ")",
+		Summary: fmt.Sprintf("Job `%s` ended (%s) before its runner finished this check run. Nothing was pushed.\n",
+			j.ID, inlineCode(state)),
+	}
+}

@@ -53,6 +53,13 @@ type Server struct {
 	LogLevel  string `yaml:"log_level"`
 	LogFormat string `yaml:"log_format"`
 
+	// HeartbeatTimeout is how long a running job may go without a heartbeat
+	// (INFRA_AGENT_HEARTBEAT_TIMEOUT); runners beat three times within it.
+	HeartbeatTimeout time.Duration `yaml:"heartbeat_timeout"`
+	// WatchdogInterval is how often stale jobs are looked for
+	// (INFRA_AGENT_WATCHDOG_INTERVAL).
+	WatchdogInterval time.Duration `yaml:"watchdog_interval"`
+
 	// Model is the model provider behind the runners' model proxy.
 	Model ModelProxy `yaml:"model"`
 }
@@ -80,14 +87,16 @@ const (
 // environment says otherwise.
 func DefaultServer() Server {
 	s := Server{
-		Addr:            DefaultAddr,
-		Database:        DefaultDatabase,
-		OIDCIssuer:      DefaultOIDCIssuer,
-		Workers:         8,
-		QueueSize:       1000,
-		ShutdownTimeout: 30 * time.Second,
-		LogLevel:        "info",
-		LogFormat:       "json",
+		Addr:             DefaultAddr,
+		Database:         DefaultDatabase,
+		OIDCIssuer:       DefaultOIDCIssuer,
+		Workers:          8,
+		QueueSize:        1000,
+		ShutdownTimeout:  30 * time.Second,
+		HeartbeatTimeout: 90 * time.Second,
+		WatchdogInterval: time.Minute,
+		LogLevel:         "info",
+		LogFormat:        "json",
 	}
 	s.GitHub.V3APIURL = DefaultAPIURL
 	s.GitHub.V4APIURL = DefaultGraphQLURL
@@ -156,6 +165,19 @@ func (s *Server) applyEnv(getenv func(string) string) error {
 				return fmt.Errorf("%s: %q is not a number", name, v)
 			}
 			*dst = n
+		}
+	}
+	durations := map[string]*time.Duration{
+		"INFRA_AGENT_HEARTBEAT_TIMEOUT": &s.HeartbeatTimeout,
+		"INFRA_AGENT_WATCHDOG_INTERVAL": &s.WatchdogInterval,
+	}
+	for name, dst := range durations {
+		if v := getenv(name); v != "" {
+			d, err := time.ParseDuration(v)
+			if err != nil {
+				return fmt.Errorf("%s: %q is not a duration (90s, 2m)", name, v)
+			}
+			*dst = d
 		}
 	}
 	if v := getenv("GITHUB_APP_INTEGRATION_ID"); v != "" {
@@ -235,6 +257,12 @@ func (s Server) Validate() error {
 	}
 	if s.QueueSize < 1 || s.QueueSize > 1_000_000 {
 		errs = append(errs, fmt.Errorf("queue_size must be between 1 and 1000000, got %d", s.QueueSize))
+	}
+	if s.HeartbeatTimeout < 3*time.Second || s.HeartbeatTimeout > 15*time.Minute {
+		errs = append(errs, fmt.Errorf("heartbeat_timeout (INFRA_AGENT_HEARTBEAT_TIMEOUT) must be between 3s and 15m, got %s", s.HeartbeatTimeout))
+	}
+	if s.WatchdogInterval < time.Second || s.WatchdogInterval > 10*time.Minute {
+		errs = append(errs, fmt.Errorf("watchdog_interval (INFRA_AGENT_WATCHDOG_INTERVAL) must be between 1s and 10m, got %s", s.WatchdogInterval))
 	}
 	switch s.LogFormat {
 	case "json", "console":

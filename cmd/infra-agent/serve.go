@@ -24,14 +24,12 @@ import (
 	"github.com/infra-agent/infra-agent/intake"
 	"github.com/infra-agent/infra-agent/jobs"
 	"github.com/infra-agent/infra-agent/store"
+	"github.com/infra-agent/infra-agent/wire"
 )
 
 // maxWebhookBytes is GitHub's cap on a webhook payload (25 MB); anything
 // larger is not from GitHub.
 const maxWebhookBytes = 25 << 20
-
-// watchdogEvery is how often the server looks for stale jobs.
-const watchdogEvery = 60 * time.Second
 
 func runServe(ctx context.Context, args []string, getenv func(string) string, io stdio) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
@@ -98,12 +96,13 @@ func serve(ctx context.Context, cfg config.Server) error {
 	// service tells it, and it drives the job service in turn.
 	var brk *broker.Broker
 	svc, err := jobs.NewService(jobs.ServiceOptions{
-		Store:      st,
-		Clients:    clients,
-		AppID:      cfg.GitHub.App.IntegrationID,
-		AppSlug:    slug,
-		Registerer: reg,
-		OnJobEnded: func(ctx context.Context, j store.Job) { brk.JobEnded(ctx, j) },
+		Store:          st,
+		Clients:        clients,
+		AppID:          cfg.GitHub.App.IntegrationID,
+		AppSlug:        slug,
+		Registerer:     reg,
+		RunningTimeout: cfg.HeartbeatTimeout,
+		OnJobEnded:     func(ctx context.Context, j store.Job) { brk.JobEnded(ctx, j) },
 	})
 	if err != nil {
 		return err
@@ -151,7 +150,7 @@ func serve(ctx context.Context, cfg config.Server) error {
 	backgroundDone.Add(2)
 	go func() {
 		defer backgroundDone.Done()
-		svc.RunWatchdog(background, watchdogEvery)
+		svc.RunWatchdog(background, cfg.WatchdogInterval)
 	}()
 	// Webhooks GitHub could not deliver while the server was down or failing
 	// are asked for again.
@@ -258,7 +257,8 @@ func newBroker(cfg config.Server, st store.Store, svc *jobs.Service, clients git
 	b, err := broker.New(broker.Options{
 		Store: st, Jobs: svc, Clients: clients,
 		APIURL: cfg.GitHub.V3APIURL, Issuer: cfg.OIDCIssuer, Audience: cfg.PublicURL,
-		Model: broker.ModelOptions{Provider: cfg.Model.Provider, BaseURL: cfg.Model.BaseURL, APIKey: cfg.Model.APIKey},
+		HeartbeatEvery: cfg.HeartbeatTimeout / wire.MissedHeartbeats,
+		Model:          broker.ModelOptions{Provider: cfg.Model.Provider, BaseURL: cfg.Model.BaseURL, APIKey: cfg.Model.APIKey},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("creating the runner broker: %w", err)

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -58,6 +59,13 @@ type server struct {
 // variables only, and waits for its "listening" log line.
 func startServer(t *testing.T, fake *fakegithub.Server, db string) *server {
 	t.Helper()
+	return startServerWith(t, fake, db, nil)
+}
+
+// startServerWith is startServer with more settings; a "INFRA_AGENT_ADDR"
+// among them replaces the default.
+func startServerWith(t *testing.T, fake *fakegithub.Server, db string, extra map[string]string) *server {
+	t.Helper()
 	env := map[string]string{
 		"GITHUB_V3_API_URL":         fake.URL,
 		"GITHUB_V4_API_URL":         fake.URL + "graphql",
@@ -68,6 +76,7 @@ func startServer(t *testing.T, fake *fakegithub.Server, db string) *server {
 		"INFRA_AGENT_DATABASE":      db,
 		"INFRA_AGENT_PUBLIC_URL":    "https://agent.example.com",
 	}
+	maps.Copy(env, extra)
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
 	logs := &testkit.LogBuffer{}

@@ -1,0 +1,6 @@
+resource "terraform_data" "bucket" {
+  input = {
+    name   = "logs"
+    public = true
+  }
+}
