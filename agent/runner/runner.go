@@ -48,6 +48,9 @@ type Options struct {
 	Backoff []time.Duration
 	// HeartbeatEvery overrides the interval the claim answers (tests).
 	HeartbeatEvery time.Duration
+
+	// deadline, when set, replaces the job's deadline (tests).
+	deadline time.Duration
 }
 
 // Result is how the run ended.
@@ -169,9 +172,9 @@ func (j *job) currentProgress() string {
 
 // run does the work within the deadline, with heartbeats, and completes.
 func (j *job) run(ctx context.Context, srv *serverClient) (Result, error) {
-	deadline := j.spec.Budgets.Deadline()
-	if deadline <= 0 || deadline > wire.DeadlineCeiling {
-		deadline = min(max(deadline, wire.MinDeadline), wire.DeadlineCeiling)
+	deadline := min(max(j.spec.Budgets.Deadline(), wire.MinDeadline), wire.DeadlineCeiling)
+	if j.o.deadline > 0 {
+		deadline = j.o.deadline
 	}
 	work, cancel := context.WithTimeoutCause(ctx, deadline, context.DeadlineExceeded)
 	defer cancel()
