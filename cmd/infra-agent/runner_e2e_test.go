@@ -208,6 +208,7 @@ func TestRunnerEndToEnd(t *testing.T) {
 		}
 	}
 
+	checkManifest(t, w.fake)
 	if err := w.srv.stop(); err != nil {
 		t.Fatal(err)
 	}

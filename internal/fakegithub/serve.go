@@ -74,6 +74,9 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	})
 	c := &call{r: r, query: r.URL.Query(), body: body}
 	rep, rateKey := s.handle(c)
+	if c.op != nil && c.op.auth == authInstallation {
+		s.st.requests[len(s.st.requests)-1].Permissions = append([]string{}, c.op.perms...)
+	}
 	if rep.violation != "" {
 		s.st.violations = append(s.st.violations, fmt.Sprintf("%s %s: %s", r.Method, r.URL.Path, rep.violation))
 	}

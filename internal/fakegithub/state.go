@@ -108,6 +108,10 @@ type Request struct {
 	Query  url.Values
 	Header http.Header
 	Body   []byte
+	// Permissions are those GitHub documents for the operation an
+	// installation token called ("checks:write", ...; one of them suffices);
+	// nil for App-authenticated and unknown operations.
+	Permissions []string
 }
 
 // HookDelivery is a webhook delivery listed by GET /app/hook/deliveries.
