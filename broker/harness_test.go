@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -210,3 +211,6 @@ func (w *world) newJobSupersedes(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// errorsAs is errors.As, for the SDKs' error types.
+func errorsAs(err error, target any) bool { return errors.As(err, target) }

@@ -107,9 +107,11 @@ func (m *modelProxy) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	budget := run.ModelTokenBudget
 	if run.ModelTokensUsed >= budget {
-		m.fail(ctx, w, jobID, refuse(http.StatusForbidden,
+		rf := refuse(http.StatusForbidden,
 			"budget_exceeded: job %s has spent its model token budget (%d of %d tokens); no further model calls are forwarded",
-			jobID, run.ModelTokensUsed, budget))
+			jobID, run.ModelTokensUsed, budget)
+		rf.kind = "budget_exceeded"
+		m.fail(ctx, w, jobID, rf)
 		return
 	}
 	body, err := io.ReadAll(r.Body)
