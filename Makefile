@@ -21,6 +21,7 @@ bench: terraform
 	PATH="$(CURDIR)/.tools:$$PATH" go test -run '^$$' -bench 'Intake' -benchtime 20000x ./intake/
 	PATH="$(CURDIR)/.tools:$$PATH" go test -run '^$$' -bench 'VersusCLI' -benchtime 5x ./agent/policy/
 	PATH="$(CURDIR)/.tools:$$PATH" go test -run '^$$' -bench 'RenderPlan10k$$|VersusTerraformShow' -benchtime 5x ./checks/
+	go test -run '^$$' -bench 'RunnerOverhead' -benchtime 20x ./cmd/infra-agent/
 
 build:
 	CGO_ENABLED=0 go build -trimpath -o bin/infra-agent ./cmd/infra-agent

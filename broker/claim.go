@@ -180,9 +180,10 @@ func (b *Broker) failClaim(ctx context.Context, job store.Job, cause error) {
 }
 
 // showClaimed moves the job's check run to in progress. A failure is only
-// logged: the job runs all the same.
+// logged: the job runs all the same. A plan job's check run is the runner's
+// own infra-agent/plan, which its publisher starts a moment later.
 func (b *Broker) showClaimed(ctx context.Context, client *github.Client, job store.Job) {
-	if job.CheckRunID == 0 {
+	if job.CheckRunID == 0 || job.Kind == wire.KindPlan {
 		return
 	}
 	out := checks.JobClaimed(jobs.JobInfo(job))

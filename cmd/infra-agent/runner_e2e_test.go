@@ -60,7 +60,7 @@ func newRunnerWorld(t *testing.T) *runnerWorld {
 }
 
 // readTree reads every file under dir, by slash path.
-func readTree(t *testing.T, dir string) map[string][]byte {
+func readTree(t testing.TB, dir string) map[string][]byte {
 	t.Helper()
 	out := map[string][]byte{}
 	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
@@ -209,6 +209,42 @@ func TestRunnerEndToEnd(t *testing.T) {
 	}
 
 	checkManifest(t, w.fake)
+	// The REST calls of a plan job, server and runner together, from the
+	// webhook to the revocation (the README quotes the count).
+	var calls []string
+	for _, c := range w.fake.Calls() {
+		if c != "GET /app" && c != "GET /app/hook/deliveries" {
+			calls = append(calls, c)
+		}
+	}
+	repoPath := "/repos/" + e2eOwner + "/" + e2eRepo
+	wantCalls := []string{
+		// server, the webhook: configuration, permission, pull request, check run, reaction, dispatch
+		"GET " + repoPath + "/contents/.github/infra-agent.yml", "GET /repos/" + e2eOwner + "/.github",
+		"GET " + repoPath + "/collaborators/" + e2eOwner + "/permission", "GET " + repoPath + "/pulls/1",
+		"POST " + repoPath + "/check-runs", "POST " + repoPath + "/issues/comments/396926483/reactions",
+		"POST " + repoPath + "/actions/workflows/infra-agent.yml/dispatches",
+		// server, the claim: repository ids, configuration
+		"GET " + repoPath, "GET " + repoPath + "/contents/.github/infra-agent.yml", "GET /repos/" + e2eOwner + "/.github",
+		// runner: source, policies, check runs
+		"GET " + repoPath + "/tarball/" + plans[0].HeadSHA, "GET " + repoPath + "/tarball/main",
+		"PATCH " + repoPath + "/check-runs/" + fmt.Sprint(plans[0].ID), "POST " + repoPath + "/check-runs",
+		"PATCH " + repoPath + "/check-runs/" + fmt.Sprint(plans[0].ID), "PATCH " + repoPath + "/check-runs/" + fmt.Sprint(policies[0].ID),
+		// server, the complete: revocation
+		"DELETE /installation/token",
+	}
+	if !slices.Equal(calls, wantCalls) {
+		t.Errorf("REST calls of a plan job (%d):\n  %s\nwant (%d):\n  %s", len(calls), strings.Join(calls, "\n  "), len(wantCalls), strings.Join(wantCalls, "\n  "))
+	}
+	mints := 0
+	for _, r := range w.fake.Requests() {
+		if r.Method == "POST" && strings.HasSuffix(r.Path, "/access_tokens") {
+			mints++
+		}
+	}
+	if mints != 2 {
+		t.Errorf("%d installation tokens minted, want 2 (the server's, cached for an hour, and the runner's)", mints)
+	}
 	if err := w.srv.stop(); err != nil {
 		t.Fatal(err)
 	}
@@ -216,16 +252,15 @@ func TestRunnerEndToEnd(t *testing.T) {
 	if job.State != store.JobSucceeded || job.RunID != runID || !job.CheckRunDone {
 		t.Errorf("job = %s run %d done %v", job.State, job.RunID, job.CheckRunDone)
 	}
-	var calls []string
+	var audited []string
 	for _, e := range events {
 		if e.Type == "github_call" {
-			calls = append(calls, fmt.Sprint(e.Data["method"], " ", e.Data["path"]))
+			audited = append(audited, fmt.Sprint(e.Data["method"], " ", e.Data["path"]))
 		}
 	}
-	for _, want := range []string{"GET /repos/runatlantis/atlantis-tests/tarball/", "PATCH /repos/runatlantis/atlantis-tests/check-runs/"} {
-		if !slices.ContainsFunc(calls, func(c string) bool { return strings.HasPrefix(c, want) }) {
-			t.Errorf("the audit trail lacks %s…: %v", want, calls)
-		}
+	// Every call the runner made with the token is in the job's audit trail.
+	if runnerCalls := wantCalls[10:16]; !slices.Equal(audited, runnerCalls) {
+		t.Errorf("the audit trail's GitHub calls = %v, want %v", audited, runnerCalls)
 	}
 	if first, last := events[0].Type, events[len(events)-1].Type; first != "credential_issued" || last != "credential_revoked" {
 		t.Errorf("audit trail from %s to %s", first, last)

@@ -34,7 +34,7 @@ const (
 )
 
 // world is a fake GitHub holding the repository the real payloads name.
-func world(t *testing.T) *fakegithub.Server {
+func world(t testing.TB) *fakegithub.Server {
 	t.Helper()
 	fake := fakegithub.New(t)
 	fake.AddInstallation(1, e2eOwner)
@@ -57,14 +57,14 @@ type server struct {
 
 // startServer runs `infra-agent serve` through run, configured by environment
 // variables only, and waits for its "listening" log line.
-func startServer(t *testing.T, fake *fakegithub.Server, db string) *server {
+func startServer(t testing.TB, fake *fakegithub.Server, db string) *server {
 	t.Helper()
 	return startServerWith(t, fake, db, nil)
 }
 
 // startServerWith is startServer with more settings; a "INFRA_AGENT_ADDR"
 // among them replaces the default.
-func startServerWith(t *testing.T, fake *fakegithub.Server, db string, extra map[string]string) *server {
+func startServerWith(t testing.TB, fake *fakegithub.Server, db string, extra map[string]string) *server {
 	t.Helper()
 	env := map[string]string{
 		"GITHUB_V3_API_URL":         fake.URL,
@@ -126,7 +126,7 @@ func startServerWith(t *testing.T, fake *fakegithub.Server, db string, extra map
 }
 
 // payload reads a testdata payload and applies edits ("a.b.c" → value).
-func payload(t *testing.T, name string, edits map[string]any) []byte {
+func payload(t testing.TB, name string, edits map[string]any) []byte {
 	t.Helper()
 	raw, err := os.ReadFile(filepath.Join("testdata", "webhooks", name))
 	if err != nil {
@@ -156,7 +156,7 @@ func payload(t *testing.T, name string, edits map[string]any) []byte {
 	return out
 }
 
-func commentPayload(t *testing.T, body string) []byte {
+func commentPayload(t testing.TB, body string) []byte {
 	return payload(t, "atlantis__githubIssueCommentEvent.json", map[string]any{
 		"installation.id": 1,
 		"comment.body":    body,
@@ -164,7 +164,7 @@ func commentPayload(t *testing.T, body string) []byte {
 }
 
 // deliver posts a payload as GitHub would, signed with secret.
-func deliver(t *testing.T, url, event, delivery string, body []byte, secret string) int {
+func deliver(t testing.TB, url, event, delivery string, body []byte, secret string) int {
 	t.Helper()
 	req := testkit.WebhookRequest(t, url+"/api/github/hook", event, delivery, body, secret)
 	resp, err := http.DefaultClient.Do(req)
@@ -177,7 +177,7 @@ func deliver(t *testing.T, url, event, delivery string, body []byte, secret stri
 }
 
 // eventually polls cond until it holds or 15 s pass.
-func eventually(t *testing.T, what string, cond func() bool) {
+func eventually(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(15 * time.Second)
 	for !cond() {
