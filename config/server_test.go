@@ -1,6 +1,8 @@
 package config
 
 import (
+	"time"
+
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -147,6 +149,11 @@ func TestLoadServerRefusesUnsafeConfig(t *testing.T) {
 		{"bad listen address", with("INFRA_AGENT_ADDR", "8080"), "INFRA_AGENT_ADDR"},
 		{"bad workers", with("INFRA_AGENT_WORKERS", "lots"), "INFRA_AGENT_WORKERS"},
 		{"bad log format", with("INFRA_AGENT_LOG_FORMAT", "xml"), "INFRA_AGENT_LOG_FORMAT"},
+		{"heartbeat timeout too short", with("INFRA_AGENT_HEARTBEAT_TIMEOUT", "1s"), "INFRA_AGENT_HEARTBEAT_TIMEOUT"},
+		{"heartbeat timeout not a duration", with("INFRA_AGENT_HEARTBEAT_TIMEOUT", "soon"), "is not a duration"},
+		{"watchdog interval too long", with("INFRA_AGENT_WATCHDOG_INTERVAL", "1h"), "INFRA_AGENT_WATCHDOG_INTERVAL"},
+		{"model provider unknown", with("INFRA_AGENT_MODEL_PROVIDER", "oracle"), "must be anthropic or openai"},
+		{"model base URL without a key", with("INFRA_AGENT_MODEL_BASE_URL", "https://llm.example.com"), "INFRA_AGENT_MODEL_API_KEY"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -203,5 +210,21 @@ func TestIsPostgres(t *testing.T) {
 		if got := IsPostgres(dsn); got != want {
 			t.Errorf("IsPostgres(%q) = %v, want %v", dsn, got, want)
 		}
+	}
+}
+
+func TestLoadServerModelProxy(t *testing.T) {
+	env := map[string]string{
+		"GITHUB_APP_INTEGRATION_ID": "1", "GITHUB_APP_WEBHOOK_SECRET": "s", "GITHUB_APP_PRIVATE_KEY": testKeyPEM(t),
+		"INFRA_AGENT_MODEL_API_KEY": "sk-test",
+	}
+	cfg, err := LoadServer("", func(k string) string { return env[k] })
+	if err != nil || cfg.Model.Provider != "anthropic" || cfg.Model.BaseURL != DefaultAnthropicURL ||
+		cfg.HeartbeatTimeout != 90*time.Second || cfg.WatchdogInterval != time.Minute {
+		t.Fatalf("cfg = %+v, %v", cfg.Model, err)
+	}
+	env["INFRA_AGENT_MODEL_PROVIDER"] = "openai"
+	if cfg, err = LoadServer("", func(k string) string { return env[k] }); err != nil || cfg.Model.BaseURL != DefaultOpenAIURL {
+		t.Fatalf("openai: %+v, %v", cfg.Model, err)
 	}
 }

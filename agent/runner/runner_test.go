@@ -134,6 +134,13 @@ func TestCloudKeyWarnings(t *testing.T) {
 // TestUnreachableServer: a server that does not answer is retried with
 // backoff, then the run fails with a message naming its URL.
 func TestUnreachableServer(t *testing.T) {
+	var total time.Duration
+	for _, d := range DefaultBackoff() {
+		total += d
+	}
+	if n := len(DefaultBackoff()); n != 5 || total < 25*time.Second || total > 35*time.Second {
+		t.Errorf("the default backoff retries %d times over %s, want 5 over about 30 s", n, total)
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
