@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
@@ -37,23 +36,8 @@ const (
 	audience = "https://infra-agent.example.com"
 )
 
-// clock is a settable time source.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
+// clock is the tests' settable time source.
+type clock = testkit.Clock
 
 // world is the job service and the broker, over a real SQLite store, a fake
 // GitHub and a fake OIDC issuer, all over HTTP.
@@ -73,7 +57,7 @@ type world struct {
 // newWorld builds the world; opt may change the broker's options.
 func newWorld(t *testing.T, opt func(*broker.Options)) *world {
 	t.Helper()
-	w := &world{t: t, fake: fakegithub.New(t), oidc: fakeoidc.New(t), clock: &clock{t: time.Now()}, logs: &testkit.LogBuffer{}}
+	w := &world{t: t, fake: fakegithub.New(t), oidc: fakeoidc.New(t), clock: testkit.NewClock(time.Now()), logs: &testkit.LogBuffer{}}
 	w.fake.AddInstallation(1, owner)
 	w.fake.AddRepo(fakegithub.Repo{ID: repoID, Owner: owner, Name: repo, DefaultBranch: "main", InstallationID: 1})
 	w.fake.AddWorkflow(owner, repo, "infra-agent.yml")

@@ -6,7 +6,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -30,23 +29,8 @@ const (
 	testConfig  = ".github/infra-agent.yml"
 )
 
-// clock is a settable time source.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
+// clock is the tests' settable time source.
+type clock = testkit.Clock
 
 // harness is a Service wired to a fake GitHub over HTTP, through go-githubapp's
 // real client creator, and a real SQLite store.
@@ -83,7 +67,7 @@ func newHarness(t *testing.T, opt func(*ServiceOptions)) *harness {
 	}
 	t.Cleanup(func() { _ = st.Close() })
 
-	h := &harness{t: t, fake: fake, store: st, clock: &clock{t: time.Now()}, reg: prometheus.NewRegistry(), logs: &testkit.LogBuffer{}}
+	h := &harness{t: t, fake: fake, store: st, clock: testkit.NewClock(time.Now()), reg: prometheus.NewRegistry(), logs: &testkit.LogBuffer{}}
 	o := ServiceOptions{
 		Store:           st,
 		Clients:         githubapp.NewClientCreator(fake.URL, fake.URL+"graphql", fake.AppID(), fake.PrivateKeyPEM()),

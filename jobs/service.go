@@ -13,6 +13,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/infra-agent/infra-agent/config"
+	"github.com/infra-agent/infra-agent/internal/wait"
 	"github.com/infra-agent/infra-agent/store"
 	"github.com/infra-agent/infra-agent/wire"
 )
@@ -154,7 +155,7 @@ func NewService(o ServiceOptions) (*Service, error) {
 		runningTimeout: o.RunningTimeout,
 		concludeGrace:  o.ConcludeGrace,
 		onEnded:        o.OnJobEnded,
-		sleep:          sleep,
+		sleep:          wait.Sleep,
 		stopping:       make(chan struct{}),
 		// Remote references ("remote: other/repo, ref: some-branch") are turned
 		// off: they could point the configuration at a branch anyone can push

@@ -106,18 +106,6 @@ func (c *serverClient) once(ctx context.Context, url, credential string, body []
 	return nil
 }
 
-// sleep waits for d or until ctx ends.
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}
-
 // idToken asks the Actions runtime for an OIDC ID token with audience: GET
 // ACTIONS_ID_TOKEN_REQUEST_URL&audience=… with the request token as bearer.
 // The workflow must grant `permissions: id-token: write`.

@@ -23,6 +23,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/infra-agent/infra-agent/config"
+	"github.com/infra-agent/infra-agent/internal/wait"
 	"github.com/infra-agent/infra-agent/wire"
 )
 
@@ -74,7 +75,7 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	}
 	logger := zerolog.Ctx(ctx).With().Str("job_id", o.JobID).Logger()
 	ctx = logger.WithContext(ctx)
-	srv := &serverClient{base: o.ServerURL, jobID: o.JobID, http: o.HTTPClient, backoff: o.Backoff, sleep: sleep}
+	srv := &serverClient{base: o.ServerURL, jobID: o.JobID, http: o.HTTPClient, backoff: o.Backoff, sleep: wait.Sleep}
 
 	oidcToken, err := idToken(ctx, o.HTTPClient, o.Getenv("ACTIONS_ID_TOKEN_REQUEST_URL"),
 		o.Getenv("ACTIONS_ID_TOKEN_REQUEST_TOKEN"), o.ServerURL)
