@@ -6,6 +6,7 @@ import (
 	"compress/gzip"
 	"context"
 	"encoding/json"
+	"errors"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -169,6 +170,8 @@ type scriptedServer struct {
 	mu        sync.Mutex
 	beats     int
 	completed []wire.Complete
+	// endAt, when positive, is the heartbeat answered "the job ended".
+	endAt int
 }
 
 func newScriptedServer(t *testing.T, fake *fakegithub.Server, spec wire.JobSpec) *scriptedServer {
@@ -188,7 +191,13 @@ func newScriptedServer(t *testing.T, fake *fakegithub.Server, spec wire.JobSpec)
 	mux.HandleFunc("POST /api/v1/jobs/{id}/heartbeat", func(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()
 		s.beats++
+		ended := s.endAt > 0 && s.beats >= s.endAt
 		s.mu.Unlock()
+		if ended {
+			w.WriteHeader(http.StatusConflict)
+			json.NewEncoder(w).Encode(wire.ErrorBody{Error: wire.ErrorDetail{Type: "conflict", Message: "the job ended (cancelled)", State: "cancelled"}})
+			return
+		}
 		json.NewEncoder(w).Encode(wire.HeartbeatResponse{Version: 1, State: "running"})
 	})
 	mux.HandleFunc("POST /api/v1/jobs/{id}/complete", func(w http.ResponseWriter, r *http.Request) {
@@ -204,7 +213,7 @@ func newScriptedServer(t *testing.T, fake *fakegithub.Server, spec wire.JobSpec)
 	return s
 }
 
-func scriptedRun(t *testing.T, spec wire.JobSpec, deadline time.Duration, terraform string) (*scriptedServer, *fakegithub.Server, Result, error) {
+func scriptedRun(t *testing.T, spec wire.JobSpec, deadline time.Duration, terraform string, endAt int) (*scriptedServer, *fakegithub.Server, Result, error) {
 	t.Helper()
 	fake := fakegithub.New(t)
 	fake.AddInstallation(1, "acme")
@@ -214,6 +223,7 @@ func scriptedRun(t *testing.T, spec wire.JobSpec, deadline time.Duration, terraf
 	spec.GitHubAPIURL = fake.URL
 	spec.Config = "version: 1\n"
 	srv := newScriptedServer(t, fake, spec)
+	srv.endAt = endAt
 	oidc := fakeoidc.New(t)
 	reqURL, reqTok := oidc.ActionsRuntime(fakeoidc.ActionsClaims("acme", 1, "infra", 2, "infra-agent.yml", "main", 3))
 	env := map[string]string{"ACTIONS_ID_TOKEN_REQUEST_URL": reqURL, "ACTIONS_ID_TOKEN_REQUEST_TOKEN": reqTok}
@@ -230,7 +240,7 @@ func TestFixNotAvailableYet(t *testing.T) {
 	for _, kind := range []wire.Kind{wire.KindFix, wire.KindRemediate} {
 		s := spec
 		s.Kind = kind
-		srv, fake, res, err := scriptedRun(t, s, 0, "")
+		srv, fake, res, err := scriptedRun(t, s, 0, "", 0)
 		if err != nil || res.Status != wire.StatusSucceeded || res.Conclusion != "neutral" {
 			t.Fatalf("%s: %+v %v", kind, res, err)
 		}
@@ -251,7 +261,7 @@ func TestDeadline(t *testing.T) {
 	s := spec
 	s.Kind = wire.KindReview
 	started := time.Now()
-	srv, _, res, err := scriptedRun(t, s, 2*time.Second, hang)
+	srv, _, res, err := scriptedRun(t, s, 2*time.Second, hang, 0)
 	if err != nil || res.Status != wire.StatusTimedOut {
 		t.Fatalf("result %+v %v", res, err)
 	}
@@ -264,5 +274,25 @@ func TestDeadline(t *testing.T) {
 	}
 	if srv.beats == 0 {
 		t.Errorf("no heartbeat while the job ran")
+	}
+}
+
+// TestEndedOnServer: a heartbeat answered "the job ended" (cancelled with
+// /agent cancel, superseded) stops the work; nothing is completed, and the
+// runner revokes its token.
+func TestEndedOnServer(t *testing.T) {
+	hang := filepath.Join(t.TempDir(), "terraform")
+	os.WriteFile(hang, []byte("#!/bin/sh\nexec sleep 600\n"), 0o755)
+	s := spec
+	s.Kind = wire.KindReview
+	srv, fake, res, err := scriptedRun(t, s, time.Minute, hang, 2)
+	if !errors.Is(err, ErrEndedOnServer) || res.Status != wire.StatusCancelled {
+		t.Fatalf("result %+v, %v; want ErrEndedOnServer", res, err)
+	}
+	if len(srv.completed) != 0 {
+		t.Errorf("the runner completed a job that ended on the server: %+v", srv.completed)
+	}
+	if !fake.Tokens()[0].Revoked {
+		t.Errorf("the runner did not revoke its token")
 	}
 }
