@@ -34,15 +34,18 @@ import (
 
 // Log keys of the broker.
 const (
-	logKeyJobID      = "job_id"
-	logKeyRunID      = "run_id"
-	logKeyRunAttempt = "run_attempt"
-	logKeyRepository = "repository"
-	logKeyReason     = "reason"
-	logKeyStatus     = "status"
-	logKeyRoute      = "route"
-	logKeyEvent      = "audit_event"
-	logKeyData       = "data"
+	logKeyJobID       = "job_id"
+	logKeyRunID       = "run_id"
+	logKeyRunAttempt  = "run_attempt"
+	logKeyRepository  = "repository"
+	logKeyReason      = "reason"
+	logKeyStatus      = "status"
+	logKeyRoute       = "route"
+	logKeyEvent       = "audit_event"
+	logKeyData        = "data"
+	logKeyModelTokens = "model_tokens"
+	logKeyModelTotal  = "model_tokens_total"
+	logKeyModelBudget = "model_token_budget"
 )
 
 // Jobs is what the broker needs of the job layer (*jobs.Service).

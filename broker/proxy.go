@@ -136,8 +136,8 @@ func (m *modelProxy) serve(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			zerolog.Ctx(ctx).Error().Err(err).Str(logKeyJobID, jobID).Msg("recording model tokens")
 		}
-		zerolog.Ctx(ctx).Info().Str(logKeyJobID, jobID).Int64("model_tokens", used).Int64("model_tokens_total", total).
-			Int64("model_token_budget", budget).Int(logKeyStatus, resp.StatusCode).Msg("model call forwarded")
+		zerolog.Ctx(ctx).Info().Str(logKeyJobID, jobID).Int64(logKeyModelTokens, used).Int64(logKeyModelTotal, total).
+			Int64(logKeyModelBudget, budget).Int(logKeyStatus, resp.StatusCode).Msg("model call forwarded")
 	}
 }
 

@@ -35,7 +35,7 @@ func (t *auditTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	t.pending = append(t.pending, call)
 	t.total++
 	t.mu.Unlock()
-	t.log.Info().Str("method", call.Method).Str("path", call.Path).Int("status", call.Status).Msg("github call")
+	t.log.Info().Str(logKeyMethod, call.Method).Str(logKeyPath, call.Path).Int(logKeyStatus, call.Status).Msg("github call")
 	return resp, err
 }
 

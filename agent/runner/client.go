@@ -68,7 +68,7 @@ func (c *serverClient) call(ctx context.Context, route, credential string, msg, 
 		if attempt >= len(c.backoff) || ctx.Err() != nil {
 			break
 		}
-		zerolog.Ctx(ctx).Warn().Err(last).Str("route", route).Int("attempt", attempt+1).Msg("the server did not answer; retrying")
+		zerolog.Ctx(ctx).Warn().Err(last).Str(logKeyRoute, route).Int(logKeyAttempt, attempt+1).Msg("the server did not answer; retrying")
 		if err := c.sleep(ctx, c.backoff[attempt]); err != nil {
 			break
 		}

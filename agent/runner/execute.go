@@ -100,7 +100,7 @@ func (j *job) validate(ctx context.Context) (outcome, error) {
 	if err != nil {
 		return outcome{}, err
 	}
-	zerolog.Ctx(ctx).Info().Int("files", n).Str("ref", s.HeadSHA).Msg("source downloaded")
+	zerolog.Ctx(ctx).Info().Int(logKeyFiles, n).Str(logKeyRef, s.HeadSHA).Msg("source downloaded")
 	engine, err := j.policies(ctx, plain, pol)
 	if err != nil {
 		return outcome{}, err
@@ -162,7 +162,7 @@ func (j *job) policies(ctx context.Context, plain *http.Client, dir string) (*po
 		}
 	}
 	if n == 0 || len(found) == 0 {
-		zerolog.Ctx(ctx).Info().Strs("paths", paths).Msg("no policies on the default branch")
+		zerolog.Ctx(ctx).Info().Strs(logKeyPaths, paths).Msg("no policies on the default branch")
 		return nil, nil
 	}
 	engine, err := policy.Compile(ctx, policy.Options{Paths: found, Namespaces: j.cfg.Policy.Namespaces, AllNamespaces: j.cfg.Policy.AllNamespaces})

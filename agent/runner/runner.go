@@ -73,7 +73,7 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	if err := o.check(); err != nil {
 		return Result{}, err
 	}
-	logger := zerolog.Ctx(ctx).With().Str("job_id", o.JobID).Logger()
+	logger := zerolog.Ctx(ctx).With().Str(logKeyJobID, o.JobID).Logger()
 	ctx = logger.WithContext(ctx)
 	srv := &serverClient{base: o.ServerURL, jobID: o.JobID, http: o.HTTPClient, backoff: o.Backoff, sleep: wait.Sleep}
 
@@ -87,9 +87,9 @@ func Run(ctx context.Context, o Options) (Result, error) {
 		return Result{}, fmt.Errorf("claiming job %s: %w", o.JobID, err)
 	}
 	spec := claim.Job
-	logger.Info().Str("kind", string(spec.Kind)).Str("repository", spec.Repository.FullName()).Int("number", spec.Number).
-		Str("head_sha", spec.HeadSHA).Strs("permissions", wire.SortedScopes(claim.Token.Permissions)).
-		Time("token_expires_at", claim.Token.ExpiresAt).Msg("job claimed")
+	logger.Info().Str(logKeyKind, string(spec.Kind)).Str(logKeyRepository, spec.Repository.FullName()).Int(logKeyNumber, spec.Number).
+		Str(logKeyHeadSHA, spec.HeadSHA).Strs(logKeyPermissions, wire.SortedScopes(claim.Token.Permissions)).
+		Time(logKeyExpires, claim.Token.ExpiresAt).Msg("job claimed")
 
 	j, err := newJob(ctx, o, claim)
 	if err != nil {
@@ -263,8 +263,8 @@ func (j *job) complete(ctx context.Context, srv *serverClient, out outcome) (Res
 	if err != nil {
 		return res, fmt.Errorf("completing job %s: %w", j.spec.ID, err)
 	}
-	zerolog.Ctx(ctx).Info().Str("status", string(out.status)).Str("conclusion", out.conclusion).
-		Int("github_calls", res.GitHubCalls).Dur("took", time.Since(j.started)).Msg("job completed")
+	zerolog.Ctx(ctx).Info().Str(logKeyStatus, string(out.status)).Str(logKeyConclusion, out.conclusion).
+		Int(logKeyCalls, res.GitHubCalls).Dur(logKeyTook, time.Since(j.started)).Msg("job completed")
 	return res, nil
 }
 
