@@ -2,6 +2,7 @@ package broker
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"time"
 
@@ -41,11 +42,17 @@ func (b *Broker) heartbeat(w http.ResponseWriter, r *http.Request) {
 	}
 	now := b.now()
 	updated, err := b.store.UpdateJob(ctx, jobID, []store.JobState{store.JobRunning}, store.JobUpdate{HeartbeatAt: &now})
-	if err != nil {
+	if errors.Is(err, store.ErrConflict) {
 		current, _ := b.store.GetJob(ctx, jobID)
 		rf := refuse(http.StatusConflict, "the job ended (%s)", current.State)
 		rf.state = current.State
 		writeRefusal(ctx, w, wire.HeartbeatRoute, jobID, rf)
+		return
+	}
+	if err != nil {
+		// Not a word about the job's state: the runner tries again at its
+		// next beat.
+		writeRefusal(ctx, w, wire.HeartbeatRoute, jobID, refuse(http.StatusServiceUnavailable, "recording the heartbeat: %v", err))
 		return
 	}
 	b.auditCalls(ctx, jobID, hb.Calls)
