@@ -28,6 +28,10 @@ func refuse(status int, format string, a ...any) *refusal {
 	return &refusal{status: status, kind: kinds[status], reason: fmt.Sprintf(format, a...)}
 }
 
+// notYourJob answers a claim of a job that is not the token's repository's,
+// whether the job exists or not.
+const notYourJob = "job %s is not a job of repository %s"
+
 // workflowRef is the ref an Actions token names for the job's workflow file on
 // the default branch: "owner/repo/.github/workflows/file.yml@refs/heads/main".
 func workflowRef(j store.Job) string {
@@ -47,11 +51,11 @@ func sameRef(got, want string) bool {
 // the same name has another), the run was started by workflow_dispatch of the
 // configured workflow on the default branch, and the job is waiting for a
 // runner or bound to this very run. A job of another repository (and so of
-// any other installation) is 403, so that job ids tell a caller nothing about
-// other tenants beyond existing.
+// any other installation) is 403 with the same words as an unknown job, so
+// that job ids tell a caller nothing about other tenants, not even existence.
 func bindIdentity(j store.Job, id identity) *refusal {
 	if j.RepoID == 0 || id.repoID != j.RepoID {
-		return refuse(http.StatusForbidden, "the token is for repository %s (id %d), not the job's", id.Repository, id.repoID)
+		return refuse(http.StatusForbidden, notYourJob, j.ID, id.Repository)
 	}
 	if id.EventName != "workflow_dispatch" {
 		return refuse(http.StatusForbidden, "the run was started by %q, not workflow_dispatch", id.EventName)

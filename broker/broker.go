@@ -258,22 +258,22 @@ func (b *Broker) authJob(ctx context.Context, jobID, cred string) (store.Job, st
 	if cred == "" {
 		return store.Job{}, store.Run{}, refuse(http.StatusUnauthorized, "no credential: send the session secret or an Actions OIDC token as a bearer token")
 	}
+	// An unknown job, or one never claimed, is checked against the zero run:
+	// no credential matches it, so the caller learns nothing about job ids it
+	// holds no credential for, not even whether they exist.
 	job, err := b.store.GetJob(ctx, jobID)
-	if errors.Is(err, store.ErrNotFound) {
-		return store.Job{}, store.Run{}, refuse(http.StatusNotFound, "no job %s", jobID)
-	}
-	if err != nil {
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return store.Job{}, store.Run{}, refuse(http.StatusServiceUnavailable, "reading job %s: %v", jobID, err)
 	}
-	run, err := b.store.GetRun(ctx, jobID)
-	if errors.Is(err, store.ErrNotFound) {
-		return job, store.Run{}, refuse(http.StatusConflict, "job %s was never claimed", jobID)
-	}
-	if err != nil {
-		return job, store.Run{}, refuse(http.StatusServiceUnavailable, "reading the run of job %s: %v", jobID, err)
+	var run store.Run
+	if err == nil {
+		run, err = b.store.GetRun(ctx, jobID)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return job, store.Run{}, refuse(http.StatusServiceUnavailable, "reading the run of job %s: %v", jobID, err)
+		}
 	}
 	if strings.HasPrefix(cred, wire.SessionPrefix) {
-		if subtle.ConstantTimeCompare([]byte(hashSession(cred)), []byte(run.SessionHash)) != 1 {
+		if run.SessionHash == "" || subtle.ConstantTimeCompare([]byte(hashSession(cred)), []byte(run.SessionHash)) != 1 {
 			return job, run, refuse(http.StatusUnauthorized, "the session secret is not this job's")
 		}
 	} else {
@@ -281,7 +281,7 @@ func (b *Broker) authJob(ctx context.Context, jobID, cred string) (store.Job, st
 		if err != nil {
 			return job, run, refuse(http.StatusUnauthorized, "the OIDC token is not valid: %v", err)
 		}
-		if id.repoID != job.RepoID || id.runID != run.RunID || id.runAttempt != run.RunAttempt {
+		if run.RunID == 0 || id.repoID != job.RepoID || id.runID != run.RunID || id.runAttempt != run.RunAttempt {
 			return job, run, refuse(http.StatusForbidden, "the token is for run %d attempt %d of repository id %d, not this job's", id.runID, id.runAttempt, id.repoID)
 		}
 	}

@@ -53,7 +53,9 @@ func (b *Broker) doClaim(ctx context.Context, jobID, raw string) (wire.ClaimResp
 		Int64(logKeyRunAttempt, id.runAttempt).Str(logKeyRepository, id.Repository).Logger().WithContext(ctx)
 	job, err := b.store.GetJob(ctx, jobID)
 	if errors.Is(err, store.ErrNotFound) {
-		return wire.ClaimResponse{}, refuse(http.StatusNotFound, "no job %s", jobID)
+		// The same answer as a job of another repository: job ids tell a
+		// caller nothing about other tenants, not even that a job exists.
+		return wire.ClaimResponse{}, refuse(http.StatusForbidden, notYourJob, jobID, id.Repository)
 	}
 	if err != nil {
 		return wire.ClaimResponse{}, refuse(http.StatusServiceUnavailable, "reading job %s: %v", jobID, err)

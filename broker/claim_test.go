@@ -66,7 +66,7 @@ func TestClaimRefusals(t *testing.T) {
 		{name: "another issuer's key", status: 401, reason: "signature", token: func(w *world, j store.Job) string {
 			return fakeoidc.New(t).Mint(w.claims(j))
 		}},
-		{name: "other repository id", status: 403, reason: "not the job's", token: func(w *world, j store.Job) string {
+		{name: "other repository id", status: 403, reason: "is not a job of repository", token: func(w *world, j store.Job) string {
 			c := w.claims(j)
 			c.Repository, c.RepositoryID = "acme/other", "2002"
 			return w.oidc.Mint(c)
@@ -76,7 +76,7 @@ func TestClaimRefusals(t *testing.T) {
 			c.RepositoryOwnerID = "999"
 			return w.oidc.Mint(c)
 		}},
-		{name: "same name, re-created repository", status: 403, reason: "not the job's", token: func(w *world, j store.Job) string {
+		{name: "same name, re-created repository", status: 403, reason: "is not a job of repository", token: func(w *world, j store.Job) string {
 			c := w.claims(j)
 			c.RepositoryID = "3003" // acme/infra deleted and created again
 			return w.oidc.Mint(c)
@@ -114,7 +114,7 @@ func TestClaimRefusals(t *testing.T) {
 			c.RunnerEnvironment = "self-hosted"
 			return w.oidc.Mint(c)
 		}},
-		{name: "unknown job", status: 404, reason: "no job", jobID: func(store.Job) string { return "01900000-0000-7000-8000-000000000000" },
+		{name: "unknown job", status: 403, reason: "is not a job of repository", jobID: func(store.Job) string { return "01900000-0000-7000-8000-000000000000" },
 			token: func(w *world, j store.Job) string { return w.oidc.Mint(w.claims(j)) }},
 		{name: "ended job", status: 409, reason: "ended (cancelled)",
 			setup: func(w *world, j store.Job) {
@@ -290,8 +290,8 @@ func TestClaimKeyRotation(t *testing.T) {
 	w := newWorld(t, nil)
 	job := w.newJob(wire.KindPlan)
 	old := w.oidc.Mint(w.claims(job))
-	if code, _, _ := w.claim("warm-up-unknown-job", old); code != 404 {
-		t.Fatalf("warm-up claim = %d, want 404", code)
+	if code, _, _ := w.claim("warm-up-unknown-job", old); code != 403 {
+		t.Fatalf("warm-up claim = %d, want 403", code)
 	}
 	fetches := w.oidc.JWKSFetches()
 	w.oidc.Rotate(false)

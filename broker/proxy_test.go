@@ -194,7 +194,7 @@ func TestModelProxyRefusals(t *testing.T) {
 		{"unknown job", func() error {
 			_, err := anthropicClient(w, "no-such-job", resp.Session).Messages.New(ctx, messageParams)
 			return err
-		}, 404, "no job"},
+		}, 401, "not this job's"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
