@@ -56,7 +56,7 @@ func TestWorkflowDispatchRefusals(t *testing.T) {
 		req       github.CreateWorkflowDispatchEventRequest
 		violation string
 	}{
-		{"ref is not a branch", github.CreateWorkflowDispatchEventRequest{Ref: "nope"}, "not an existing branch"},
+		{"ref is not a branch or tag", github.CreateWorkflowDispatchEventRequest{Ref: "nope"}, "not an existing branch or tag"},
 		{"26 inputs", github.CreateWorkflowDispatchEventRequest{Ref: "main", Inputs: inputs}, "inputs"},
 	}
 	for _, tt := range tests {

@@ -3,6 +3,7 @@ package fakegithub
 import (
 	"fmt"
 	"net/http"
+	"strconv"
 	"time"
 	"unicode/utf8"
 )
@@ -142,4 +143,36 @@ func (s *Server) reactionJSON(r reaction) object {
 		"id": r.id, "node_id": nodeID("Reaction", r.id), "user": s.userJSON(r.user), "content": r.content,
 		"created_at": timestamp(r.created),
 	}
+}
+
+// listComments lists the comments of an issue or pull request, oldest first, those updated at or after since
+// when it is given.
+func (s *Server) listComments(c *call) reply {
+	n := int(intParam(c, "issue_number"))
+	rs := c.repo
+	if rs.issues[n] == nil && rs.pulls[n] == nil {
+		return notFound()
+	}
+	var since time.Time
+	if v := c.query.Get("since"); v != "" {
+		t, err := time.Parse(time.RFC3339, v)
+		if err != nil {
+			return invalid(c, "IssueComment", "since", "since "+strconv.Quote(v)+" is not an ISO 8601 timestamp")
+		}
+		since = t
+	}
+	var matched []*issueComment
+	for _, ic := range rs.comments {
+		if ic.number == n && !ic.created.Before(since) {
+			matched = append(matched, ic)
+		}
+	}
+	rep := reply{status: http.StatusOK}
+	start, end := s.paginate(c, len(matched), &rep)
+	items := make([]any, 0, end-start)
+	for _, ic := range matched[start:end] {
+		items = append(items, s.commentJSON(rs, ic))
+	}
+	rep.body = items
+	return rep
 }

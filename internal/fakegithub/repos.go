@@ -19,20 +19,43 @@ func (s *Server) getRepo(c *call) reply {
 	return ok(http.StatusOK, s.repoJSON(c.repo.Owner, c.repo.Name))
 }
 
-// refKeys lists the keys under which files at ref may be stored: the ref itself, the SHA a branch points at, and
-// the branches pointing at a SHA.
-func (rs *repoState) refKeys(ref string) []string {
-	ref = strings.TrimPrefix(ref, "refs/heads/")
-	keys := []string{ref}
+// resolve turns a ref into the commit it names and, when it names a branch, the branch. "refs/heads/NAME" is the
+// branch, "refs/tags/NAME" the tag; a bare name is a tag before it is a branch, as git resolves it (refs/tags
+// comes before refs/heads), and otherwise a commit SHA.
+func (rs *repoState) resolve(ref string) (sha, branch string) {
+	if b, ok := strings.CutPrefix(ref, "refs/heads/"); ok {
+		return rs.branches[b], b
+	}
+	if t, ok := strings.CutPrefix(ref, "refs/tags/"); ok {
+		return rs.tags[t], ""
+	}
+	if sha, ok := rs.tags[ref]; ok {
+		return sha, ""
+	}
 	if sha, ok := rs.branches[ref]; ok {
+		return sha, ref
+	}
+	return ref, ""
+}
+
+// refKeys lists the keys under which files at ref may be stored: the branch it names, the commit it resolves to,
+// and the branches pointing at that commit.
+func (rs *repoState) refKeys(ref string) []string {
+	sha, branch := rs.resolve(ref)
+	var keys []string
+	if branch != "" {
+		keys = append(keys, branch)
+	}
+	if sha != "" {
 		keys = append(keys, sha)
 	}
-	for name, sha := range rs.branches {
-		if sha == ref {
+	first := len(keys)
+	for name, s := range rs.branches {
+		if s == sha && name != branch {
 			keys = append(keys, name)
 		}
 	}
-	sort.Strings(keys[1:])
+	sort.Strings(keys[first:])
 	return keys
 }
 
@@ -181,14 +204,44 @@ func (s *Server) getBranch(c *call) reply {
 		return r
 	}
 	api := s.apiURL("/repos/%s/%s", c.repo.Owner, c.repo.Name)
+	html := htmlBase + "/" + c.repo.Owner + "/" + c.repo.Name
+	gitUser := object{"name": "fake", "email": "fake@example.com", "date": timestamp(s.st.created)}
+	// Without the administration permission an App sees whether the branch is protected, not the rules.
+	protected := c.repo.protected[name]
 	return ok(http.StatusOK, object{
 		"name": name,
 		"commit": object{
 			"sha": sha, "node_id": nodeID("Commit", stableID("commit", sha)),
-			"url":    api + "/commits/" + sha,
-			"commit": object{"message": "head of " + name, "tree": object{"sha": sha, "url": api + "/git/trees/" + sha}},
+			"url": api + "/commits/" + sha, "html_url": html + "/commit/" + sha,
+			"comments_url": api + "/commits/" + sha + "/comments",
+			"author":       nil, "committer": nil, "parents": []any{},
+			"commit": object{
+				"url": api + "/git/commits/" + sha, "message": "head of " + name, "comment_count": 0,
+				"author": gitUser, "committer": gitUser,
+				"tree": object{"sha": sha, "url": api + "/git/trees/" + sha},
+			},
 		},
-		"_links":    object{"self": api + "/branches/" + name, "html": htmlBase + "/" + c.repo.Owner + "/" + c.repo.Name + "/tree/" + name},
-		"protected": false, "protection_url": api + "/branches/" + name + "/protection",
+		"_links":    object{"self": api + "/branches/" + name, "html": html + "/tree/" + name},
+		"protected": protected, "protection": object{"enabled": protected},
+		"protection_url": api + "/branches/" + name + "/protection",
 	})
+}
+
+// getBranchRules lists the ruleset rules that apply to a branch, as GitHub does for any branch name (an absent
+// branch has none).
+func (s *Server) getBranchRules(c *call) reply {
+	name := c.params["branch"]
+	types := c.repo.rules[name]
+	rep := reply{status: http.StatusOK}
+	start, end := s.paginate(c, len(types), &rep)
+	items := make([]any, 0, end-start)
+	for i, typ := range types[start:end] {
+		id := stableID("ruleset", c.repo.Owner+"/"+c.repo.Name+":"+name+":"+typ) + int64(start+i)
+		items = append(items, object{
+			"type": typ, "ruleset_source_type": "Repository", "ruleset_source": c.repo.Owner + "/" + c.repo.Name,
+			"ruleset_id": id,
+		})
+	}
+	rep.body = items
+	return rep
 }

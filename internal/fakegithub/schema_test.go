@@ -63,6 +63,13 @@ func TestResponsesMatchGitHubSchemas(t *testing.T) {
 	s.AddIssue("acme", "infra", Issue{Number: 6, Title: "i", User: "octocat", Labels: []string{"bug"}, State: "closed"})
 	comment := s.AddComment("acme", "infra", 5, Comment{User: "octocat", Body: "/agent plan"})
 	s.AddWorkflow("acme", "infra", "infra-agent.yml")
+	s.SetWorkflowRunName("acme", "infra", "infra-agent.yml", "infra-agent job ${{ inputs.job_id }}")
+	s.AddWorkflowRun("acme", "infra", WorkflowRun{Workflow: "infra-agent.yml", Event: "pull_request",
+		HeadBranch: "patch-1", HeadOwner: "forker", HeadRepo: "fork", Status: "completed", Conclusion: "failure"})
+	s.ProtectBranch("acme", "infra", "main")
+	for _, rule := range []string{"pull_request", "non_fast_forward", "deletion"} {
+		s.AddBranchRule("acme", "infra", "main", rule)
+	}
 	delivery := s.AddHookDelivery(HookDelivery{GUID: "g", Event: "issue_comment", Action: "created"})
 
 	app, err := ghinstallation.NewAppsTransport(http.DefaultTransport, s.AppID(), s.PrivateKeyPEM())
@@ -77,7 +84,7 @@ func TestResponsesMatchGitHubSchemas(t *testing.T) {
 	inst.BaseURL = app.BaseURL
 
 	checkRun := fmt.Sprintf("/repos/acme/infra/check-runs/%d", checkRunIDBase+1)
-	run := fmt.Sprintf("/repos/acme/infra/actions/runs/%d", runIDBase+1)
+	run := fmt.Sprintf("/repos/acme/infra/actions/runs/%d", runIDBase+2)
 	cases := []struct {
 		method, path string
 		body         any
@@ -116,6 +123,14 @@ func TestResponsesMatchGitHubSchemas(t *testing.T) {
 		{"POST", "/repos/acme/infra/actions/workflows/infra-agent.yml/dispatches",
 			map[string]any{"ref": "main", "return_run_details": true}, false, 200},
 		{"GET", run, nil, false, 200},
+		{"GET", fmt.Sprintf("/repos/acme/infra/actions/runs/%d", runIDBase+1), nil, false, 200},
+		{"GET", "/repos/acme/infra/actions/workflows/infra-agent.yml/runs?event=workflow_dispatch&branch=main", nil, false, 200},
+		{"GET", "/repos/acme/infra/actions/workflows/infra-agent.yml/runs?per_page=1&page=2", nil, false, 200},
+		{"GET", "/repos/acme/infra/issues/5/comments?since=2020-01-01T00:00:00Z&per_page=1", nil, false, 200},
+		{"GET", "/repos/acme/infra/issues/99/comments", nil, false, 404},
+		{"GET", "/repos/acme/infra/branches/main", nil, false, 200},
+		{"GET", "/repos/acme/infra/rules/branches/main", nil, false, 200},
+		{"GET", "/repos/acme/infra/rules/branches/absent", nil, false, 200},
 		{"DELETE", "/installation/token", nil, false, 204},
 	}
 	for _, tc := range cases {

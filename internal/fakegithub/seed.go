@@ -46,7 +46,11 @@ func (s *Server) AddRepo(r Repo) {
 		pulls:     map[int]*PullRequest{},
 		issues:    map[int]*Issue{},
 		workflows: map[string]int64{},
+		runNames:  map[string]string{},
 		runs:      map[int64]*workflowRun{},
+		tags:      map[string]string{},
+		protected: map[string]bool{},
+		rules:     map[string][]string{},
 	}
 	s.st.repos[repoKey(r.Owner, r.Name)] = rs
 }
@@ -156,6 +160,88 @@ func (s *Server) AddWorkflow(owner, repo, file string) {
 	if _, ok := rs.workflows[file]; !ok {
 		rs.workflows[file] = s.st.nextID(workflowIDBase)
 	}
+}
+
+// SetWorkflowRunName gives a workflow added with AddWorkflow a run-name, as its `run-name:` key would: the
+// display_title of the runs a dispatch creates, with each "${{ inputs.NAME }}" replaced by the dispatch's input.
+func (s *Server) SetWorkflowRunName(owner, repo, file, template string) {
+	s.t.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rs := s.mustRepo("SetWorkflowRunName", owner, repo)
+	if _, ok := rs.workflows[file]; !ok {
+		s.t.Fatalf("fakegithub: SetWorkflowRunName: AddWorkflow(%s) first", file)
+	}
+	rs.runNames[file] = template
+}
+
+// WorkflowRun is a workflow run to seed with AddWorkflowRun: one that a dispatch did not create, such as a run of
+// a pull request's edited workflow.
+type WorkflowRun struct {
+	Workflow     string // a file added with AddWorkflow
+	Event        string // pull_request, push, workflow_dispatch, ...
+	DisplayTitle string
+	HeadBranch   string
+	HeadSHA      string
+	// HeadOwner and HeadRepo name the repository the run's code comes from (a fork's for pull requests from
+	// forks); empty means the repository itself.
+	HeadOwner, HeadRepo string
+	Status              string // queued (default) | in_progress | completed
+	Conclusion          string
+}
+
+// AddWorkflowRun seeds a workflow run and returns its id.
+func (s *Server) AddWorkflowRun(owner, repo string, r WorkflowRun) int64 {
+	s.t.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rs := s.mustRepo("AddWorkflowRun", owner, repo)
+	wid, ok := rs.workflows[r.Workflow]
+	if !ok {
+		s.t.Fatalf("fakegithub: AddWorkflowRun: AddWorkflow(%s) first", r.Workflow)
+	}
+	if r.Status == "" {
+		r.Status = "queued"
+	}
+	if r.HeadSHA == "" {
+		r.HeadSHA = fakeSHA(owner + "/" + repo + "@" + r.HeadBranch)
+	}
+	now := time.Now().UTC().Truncate(time.Second)
+	run := &workflowRun{
+		id: s.st.nextID(runIDBase), workflowID: wid, file: r.Workflow, ref: r.HeadBranch, sha: r.HeadSHA,
+		status: r.Status, conclusion: r.Conclusion, runNumber: len(rs.runs) + 1, created: now, updated: now,
+		event: r.Event, displayTitle: r.DisplayTitle, headOwner: r.HeadOwner, headRepo: r.HeadRepo,
+	}
+	rs.runs[run.id] = run
+	return run.id
+}
+
+// AddTag adds a tag (or moves it) to a commit. A ref given by bare name resolves to a tag before a branch of
+// the same name, as git resolves it: only "refs/heads/NAME" names the branch for certain.
+func (s *Server) AddTag(owner, repo, tag, sha string) {
+	s.t.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.mustRepo("AddTag", owner, repo).tags[tag] = sha
+}
+
+// ProtectBranch turns branch protection on for a branch (GET /repos/{owner}/{repo}/branches/{branch} then says
+// "protected": true).
+func (s *Server) ProtectBranch(owner, repo, branch string) {
+	s.t.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.mustRepo("ProtectBranch", owner, repo).protected[branch] = true
+}
+
+// AddBranchRule makes a repository ruleset rule of the given type (pull_request, non_fast_forward, update, ...)
+// apply to a branch, as GET /repos/{owner}/{repo}/rules/branches/{branch} lists them.
+func (s *Server) AddBranchRule(owner, repo, branch, ruleType string) {
+	s.t.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rs := s.mustRepo("AddBranchRule", owner, repo)
+	rs.rules[branch] = append(rs.rules[branch], ruleType)
 }
 
 // SetRunStatus moves a workflow run created by a dispatch to a status (queued|in_progress|completed) and

@@ -104,8 +104,12 @@ func (s *Server) handle(c *call) (reply, string) {
 		}
 		return r, ""
 	}
-	if r, injected := s.injectedFailure(c.r); injected {
-		return r, ""
+	fault, injected := s.pickFault(c.r)
+	if injected {
+		s.recordFault(c.r, fault)
+		if !fault.afterApplying {
+			return faultReply(fault), ""
+		}
 	}
 	op := s.ops[m.Template.Key()]
 	if op == nil {
@@ -130,35 +134,12 @@ func (s *Server) handle(c *call) (reply, string) {
 	if rep := validateRequest(c); rep != nil {
 		return *rep, rateKey
 	}
-	return op.handle(s, c), rateKey
-}
-
-func (s *Server) injectedFailure(r *http.Request) (reply, bool) {
-	for i, f := range s.st.failures {
-		if f.method != "" && f.method != "*" && f.method != r.Method || !f.path.MatchString(r.URL.Path) {
-			continue
-		}
-		f.left--
-		if f.left <= 0 {
-			s.st.failures = append(s.st.failures[:i], s.st.failures[i+1:]...)
-		}
-		var rep reply
-		switch {
-		case f.status == http.StatusTooManyRequests ||
-			f.status == http.StatusForbidden && f.header.Get("Retry-After") != "":
-			rep = ghError(f.status,
-				"You have exceeded a secondary rate limit. Please wait a few minutes before you try again.",
-				"https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits")
-		case f.status == http.StatusForbidden && f.header.Get("X-RateLimit-Remaining") == "0":
-			rep = ghError(f.status, "API rate limit exceeded for installation.",
-				"https://docs.github.com/rest/overview/rate-limits-for-the-rest-api")
-		default:
-			rep = ghError(f.status, http.StatusText(f.status), "https://docs.github.com/rest")
-		}
-		rep.header = f.header.Clone()
-		return rep, true
+	out := op.handle(s, c)
+	if injected && out.status/100 == 2 {
+		// Applied, and then the answer was lost on its way back.
+		return faultReply(fault), rateKey
 	}
-	return reply{}, false
+	return out, rateKey
 }
 
 // encode turns a reply into the bytes and headers GitHub would send: JSON, rate-limit headers, an ETag on GETs,

@@ -151,6 +151,8 @@ type state struct {
 	violations       []string
 	requests         []Request
 	failures         []*failure
+	chaos            *chaos
+	injected         []InjectedFault
 	installations    map[int64]*installation
 	repos            map[string]*repoState // key: lower-case "owner/name"
 	tokens           []*Token
@@ -183,6 +185,9 @@ type failure struct {
 	left   int
 	status int
 	header http.Header
+	// afterApplying performs the operation before answering status.
+	afterApplying bool
+	kind          Fault // set for InjectFaults' choices
 }
 
 type installation struct {
@@ -195,12 +200,16 @@ type repoState struct {
 	Repo
 	files      map[string]map[string][]byte // ref -> path -> content
 	branches   map[string]string            // name -> head SHA
+	tags       map[string]string            // name -> commit SHA
+	protected  map[string]bool              // branch name -> branch protection on
+	rules      map[string][]string          // branch name -> types of the ruleset rules that apply to it
 	perms      map[string]string            // lower-case login -> role
 	pulls      map[int]*PullRequest
 	issues     map[int]*Issue
 	comments   []*issueComment
 	checkRuns  []*CheckRun
-	workflows  map[string]int64 // file name -> workflow id
+	workflows  map[string]int64  // file name -> workflow id
+	runNames   map[string]string // file name -> run-name template
 	dispatches []Dispatch
 	runs       map[int64]*workflowRun
 }
@@ -227,6 +236,10 @@ type workflowRun struct {
 	status, conclusion string
 	runNumber          int
 	created, updated   time.Time
+	event              string // workflow_dispatch unless seeded otherwise
+	displayTitle       string
+	headOwner          string // the head repository (a fork's for pull_request runs); empty: this repository
+	headRepo           string
 }
 
 func repoKey(owner, name string) string { return strings.ToLower(owner + "/" + name) }
