@@ -5,13 +5,18 @@ package ghclient
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"math"
+	"net"
 	"net/http"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/bradleyfalzon/ghinstallation/v2"
+	"github.com/google/go-github/v62/github"
 	"github.com/hashicorp/go-retryablehttp"
 	"github.com/palantir/go-githubapp/githubapp"
 )
@@ -30,6 +35,11 @@ type RetryOptions struct {
 	// SecondaryWait is how long to wait on a secondary rate limit that names no
 	// wait (GitHub's documentation says at least a minute; default 60 s).
 	SecondaryWait time.Duration
+	// AttemptTimeout bounds one attempt (default 30 s). Each attempt has its
+	// own: a timeout around the whole chain would end the call while it waits
+	// out a Retry-After. An attempt that times out is retried like a dropped
+	// connection, except for a POST that may have been applied.
+	AttemptTimeout time.Duration
 	// Now is the clock used to read X-RateLimit-Reset (default time.Now).
 	Now func() time.Time
 }
@@ -50,6 +60,9 @@ func (o RetryOptions) withDefaults() RetryOptions {
 	if o.SecondaryWait == 0 {
 		o.SecondaryWait = time.Minute
 	}
+	if o.AttemptTimeout == 0 {
+		o.AttemptTimeout = 30 * time.Second
+	}
 	if o.Now == nil {
 		o.Now = time.Now
 	}
@@ -58,7 +71,16 @@ func (o RetryOptions) withDefaults() RetryOptions {
 
 // Retry returns a client middleware that retries requests GitHub answered with
 // a 5xx, a 429, or a 403 that is a rate limit (secondary or primary), waiting as
-// long as Retry-After or X-RateLimit-Reset says when they say it.
+// long as Retry-After or X-RateLimit-Reset says when they say it, and requests
+// that failed or timed out on the way.
+//
+// A POST creates something, and a 5xx or a timeout does not say whether GitHub
+// created it before failing (a proxy's 502 often comes after the work is done):
+// retrying it blindly makes duplicates. So a POST is retried only when GitHub
+// certainly did not act on it (a rate-limit answer, a connection that was never
+// made, an installation token that could not be minted) or when repeating it is
+// harmless (SafePOST); otherwise the error goes back to the caller, which looks
+// for the object before creating it again.
 func Retry(opts RetryOptions) githubapp.ClientMiddleware {
 	o := opts.withDefaults()
 	return func(next http.RoundTripper) http.RoundTripper {
@@ -67,6 +89,7 @@ func Retry(opts RetryOptions) githubapp.ClientMiddleware {
 			Transport: next,
 			// Redirects are go-github's business, not the retry layer's.
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+			Timeout:       o.AttemptTimeout,
 		}
 		c.Logger = nil
 		c.RetryMax = o.MaxRetries
@@ -77,8 +100,35 @@ func Retry(opts RetryOptions) githubapp.ClientMiddleware {
 		// After the last attempt, hand GitHub's own answer to go-github so the
 		// caller sees the real status and message.
 		c.ErrorHandler = retryablehttp.PassthroughErrorHandler
-		return &retryablehttp.RoundTripper{Client: c}
+		return methodInContext{next: &retryablehttp.RoundTripper{Client: c}}
 	}
+}
+
+// methodInContext puts the request's method and path in its context, where
+// checkRetry (which retryablehttp gives only the context) can read them.
+type methodInContext struct{ next http.RoundTripper }
+
+type requestKey struct{}
+
+func (m methodInContext) RoundTrip(r *http.Request) (*http.Response, error) {
+	ctx := context.WithValue(r.Context(), requestKey{}, r.Method+" "+r.URL.Path)
+	return m.next.RoundTrip(r.WithContext(ctx))
+}
+
+// safePOST matches the POSTs that are harmless to repeat: minting a token,
+// adding a reaction (GitHub answers the existing one), cancelling a run, asking
+// for a redelivery, and GraphQL queries.
+var safePOST = regexp.MustCompile(`^POST .*(/app/installations/\d+/access_tokens|/reactions|/actions/runs/\d+/cancel|/app/hook/deliveries/\d+/attempts|/graphql)$`)
+
+// SafePOST reports whether a POST to path may be repeated without creating a
+// second object.
+func SafePOST(path string) bool { return safePOST.MatchString("POST " + path) }
+
+// mayRepeat reports whether the request in ctx may be sent again after an
+// answer or error that does not say whether GitHub acted on it.
+func mayRepeat(ctx context.Context) bool {
+	req, _ := ctx.Value(requestKey{}).(string)
+	return !strings.HasPrefix(req, "POST ") || safePOST.MatchString(req)
 }
 
 func (o RetryOptions) checkRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
@@ -86,19 +136,47 @@ func (o RetryOptions) checkRetry(ctx context.Context, resp *http.Response, err e
 		return false, ctx.Err()
 	}
 	if err != nil {
+		if notSent(err) {
+			return true, nil
+		}
+		if !mayRepeat(ctx) {
+			return false, nil
+		}
 		// Transport errors: retryablehttp's policy already tells a dropped
-		// connection (retry) from a bad scheme or certificate (do not).
+		// connection or a timeout (retry) from a bad scheme or certificate (do
+		// not).
 		return retryablehttp.DefaultRetryPolicy(ctx, nil, err)
 	}
 	wait, limited := o.rateLimitWait(resp)
 	if limited {
+		// GitHub refused the request before acting on it: safe for any method.
 		return wait <= o.MaxRetryAfter, nil
 	}
 	switch resp.StatusCode {
 	case http.StatusInternalServerError, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
-		return true, nil
+		return mayRepeat(ctx), nil
 	}
 	return false, nil
+}
+
+// notSent reports whether err means the request never reached GitHub: the
+// connection could not be made, the name not resolved, or the installation
+// token the request needed could not be minted.
+func notSent(err error) bool {
+	var (
+		op    *net.OpError
+		dns   *net.DNSError
+		token *ghinstallation.HTTPError
+	)
+	switch {
+	case errors.As(err, &token):
+		return true
+	case errors.As(err, &dns):
+		return true
+	case errors.As(err, &op):
+		return op.Op == "dial"
+	}
+	return false
 }
 
 // rateLimitWait reports whether resp is a rate-limit answer and how long
@@ -157,4 +235,26 @@ func (o RetryOptions) backoff(min, maxWait time.Duration, attempt int, resp *htt
 		return maxWait
 	}
 	return time.Duration(mult)
+}
+
+// Ambiguous reports whether err leaves open whether GitHub acted on the
+// request: a server error, a timeout or a connection lost after sending. The
+// caller of a POST that failed this way looks for what it meant to create
+// before trying again.
+func Ambiguous(err error) bool {
+	if err == nil || notSent(err) {
+		return false
+	}
+	var (
+		rate  *github.RateLimitError
+		abuse *github.AbuseRateLimitError
+		er    *github.ErrorResponse
+	)
+	switch {
+	case errors.As(err, &rate), errors.As(err, &abuse):
+		return false // refused before anything was done
+	case errors.As(err, &er):
+		return er.Response == nil || er.Response.StatusCode >= 500
+	}
+	return true
 }

@@ -11,7 +11,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/gregjones/httpcache"
 	"github.com/palantir/go-githubapp/githubapp"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -208,28 +207,10 @@ func newHTTPServer(ctx context.Context, h http.Handler) *http.Server {
 }
 
 // newClientCreator builds GitHub API clients with conditional-request caching
-// (one bounded cache per installation), retries that honour rate limits, and
-// metrics.
+// (one bounded cache per installation), retries that honour rate limits (each
+// attempt with its own timeout), and metrics.
 func newClientCreator(cfg config.Server, reg prometheus.Registerer) (githubapp.ClientCreator, error) {
-	m, err := ghclient.NewMetrics(reg)
-	if err != nil {
-		return nil, err
-	}
-	cc, err := githubapp.NewDefaultCachingClientCreator(cfg.GitHub,
-		githubapp.WithClientUserAgent("infra-agent/"+version),
-		githubapp.WithClientTimeout(30*time.Second),
-		// alwaysValidate: every cached read is revalidated with If-None-Match;
-		// a 304 does not count against the rate limit and is never stale.
-		githubapp.WithClientCaching(true, func() httpcache.Cache { return ghclient.NewCache(ghclient.DefaultCacheEntries) }),
-		githubapp.WithClientMiddleware(
-			m.Middleware(),
-			ghclient.Retry(ghclient.RetryOptions{}),
-		),
-	)
-	if err != nil {
-		return nil, fmt.Errorf("creating GitHub clients: %w", err)
-	}
-	return cc, nil
+	return ghclient.NewClientCreator(cfg.GitHub, reg, ghclient.Options{UserAgent: "infra-agent/" + version})
 }
 
 // appSlug asks GitHub who this App is: its slug names its bot user, which is
