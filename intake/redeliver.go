@@ -39,7 +39,7 @@ func Redeliver(ctx context.Context, hooks HookDeliveries, st store.Store, since 
 	for guid := range failed {
 		guids = append(guids, guid)
 	}
-	known, err := st.KnownDeliveries(ctx, guids)
+	known, err := st.HandledDeliveries(ctx, guids)
 	if err != nil {
 		return 0, err
 	}

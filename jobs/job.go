@@ -51,7 +51,7 @@ func (s *Service) createJob(ctx context.Context, client *github.Client, t Task, 
 		TriggeredAt:    t.TriggeredAt,
 		CreatedAt:      now,
 		UpdatedAt:      now,
-	})
+	}, nil)
 	if err != nil {
 		return fmt.Errorf("creating job for %s/%s#%d: %w", t.Owner, t.Repo, t.Number, err)
 	}

@@ -72,8 +72,8 @@ infra_agent_policy_decisions_total{source="issue_comment",verdict="denied"} 1
 
 	// The gauge reads the store, where another replica's jobs are too.
 	other, _, _, err := h.store.CreateJob(context.Background(), store.Job{
-		TriggerKey: "elsewhere", InstallationID: 1, Owner: testOwner, Repo: testRepo, Number: 99, Kind: wire.KindReview,
-	})
+		TriggerKey: "elsewhere", InstallationID: 1, RepoID: 1001, Owner: testOwner, Repo: testRepo, Number: 99, Kind: wire.KindReview,
+	}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -411,7 +411,7 @@ func TestSubmitAutofixCapped(t *testing.T) {
 		return Task{
 			Action: ActionRun, Kind: wire.KindFix, Source: SourceCheckRun, SourceID: id,
 			DeliveryID: fmt.Sprintf("delivery-check-%d", id), CheckName: "ci/test",
-			InstallationID: 1, Owner: testOwner, Repo: testRepo, DefaultBranch: "main",
+			InstallationID: 1, RepoID: 1001, Owner: testOwner, Repo: testRepo, DefaultBranch: "main",
 			Number: testPR, HeadSHA: testHeadSHA, Actor: "alice", ActorType: "User",
 		}
 	}

@@ -22,7 +22,7 @@ const createJobAttempts = 20
 const jobColumns = `id, trigger_key, delivery_id, installation_id, repo_id, owner, repo, number,
 	kind, state, head_sha, head_ref, base_ref, default_branch, fork, actor, trigger_source,
 	trigger_id, instructions, workflow, check_run_id, dispatch_attempts, run_id,
-	superseded_by, detail, created_at, updated_at, heartbeat_at, triggered_at, check_run_done`
+	superseded_by, detail, created_at, updated_at, heartbeat_at, triggered_at, check_run_done, cancelled_by`
 
 // rowScanner is *sql.Row or *sql.Rows.
 type rowScanner interface {
@@ -39,7 +39,7 @@ func scanJob(r rowScanner) (Job, error) {
 		&j.Number, &kind, &state, &j.HeadSHA, &j.HeadRef, &j.BaseRef, &j.DefaultBranch, &j.Fork,
 		&j.Actor, &j.TriggerSource, &j.TriggerID, &j.Instructions, &j.Workflow, &j.CheckRunID,
 		&j.DispatchAttempts, &j.RunID, &j.SupersededBy, &j.Detail, &created, &updated, &heartbeat, &triggered,
-		&j.CheckRunDone)
+		&j.CheckRunDone, &j.CancelledBy)
 	if err != nil {
 		return Job{}, err
 	}
@@ -87,8 +87,9 @@ func newJobID() (string, error) {
 // Two replicas may create jobs for the same pull request at once. The partial
 // unique index jobs_one_active makes the second insert fail instead of leaving
 // two active jobs; that transaction is retried, sees the first job and
-// supersedes it.
-func (s *sqlStore) CreateJob(ctx context.Context, j Job) (Job, []Job, bool, error) {
+// supersedes it. The same conflict serialises the creations of one pull
+// request, so a limit counted inside the transaction holds under concurrency.
+func (s *sqlStore) CreateJob(ctx context.Context, j Job, limit *JobLimit) (Job, []Job, bool, error) {
 	if err := validateNewJob(j); err != nil {
 		return Job{}, nil, false, err
 	}
@@ -111,9 +112,9 @@ func (s *sqlStore) CreateJob(ctx context.Context, j Job) (Job, []Job, bool, erro
 	}
 	var lastErr error
 	for attempt := 0; attempt < createJobAttempts; attempt++ {
-		job, superseded, created, err := s.createJobOnce(ctx, j)
-		if err == nil {
-			return job, superseded, created, nil
+		job, superseded, created, err := s.createJobOnce(ctx, j, limit)
+		if err == nil || errors.Is(err, ErrLimitReached) {
+			return job, superseded, created, err
 		}
 		if !s.dialect.uniqueViolation(err) && !s.dialect.transient(err) {
 			return Job{}, nil, false, err
@@ -136,6 +137,8 @@ func validateNewJob(j Job) error {
 		return errors.New("creating job: no trigger key")
 	case j.InstallationID <= 0:
 		return fmt.Errorf("creating job %s: installation id %d is not positive", j.TriggerKey, j.InstallationID)
+	case j.RepoID <= 0:
+		return fmt.Errorf("creating job %s: repository id %d is not positive", j.TriggerKey, j.RepoID)
 	case j.Owner == "" || j.Repo == "":
 		return fmt.Errorf("creating job %s: no repository", j.TriggerKey)
 	case j.Number <= 0:
@@ -149,7 +152,7 @@ func validateNewJob(j Job) error {
 // errJobExists aborts the transaction when the trigger key is already taken.
 var errJobExists = errors.New("job exists")
 
-func (s *sqlStore) createJobOnce(ctx context.Context, j Job) (Job, []Job, bool, error) {
+func (s *sqlStore) createJobOnce(ctx context.Context, j Job, limit *JobLimit) (Job, []Job, bool, error) {
 	var superseded []Job
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		existing, err := queryJobs(ctx, tx, `SELECT `+jobColumns+` FROM jobs WHERE trigger_key = $1`, j.TriggerKey)
@@ -159,18 +162,20 @@ func (s *sqlStore) createJobOnce(ctx context.Context, j Job) (Job, []Job, bool, 
 		if len(existing) > 0 {
 			return errJobExists
 		}
+		if err := checkLimit(ctx, tx, j, limit); err != nil {
+			return err
+		}
 		active := activeStateArgs()
-		args := append([]any{string(JobSuperseded), j.ID, nanos(j.CreatedAt),
-			j.InstallationID, j.Owner, j.Repo, j.Number}, active...)
+		args := append([]any{string(JobSuperseded), j.ID, nanos(j.CreatedAt), j.RepoID, j.Number}, active...)
 		superseded, err = queryJobs(ctx, tx, `UPDATE jobs SET state = $1, superseded_by = $2, updated_at = $3
-			WHERE installation_id = $4 AND owner = $5 AND repo = $6 AND number = $7
-			AND state IN (`+placeholders(8, len(active))+`)
+			WHERE repo_id = $4 AND number = $5
+			AND state IN (`+placeholders(6, len(active))+`)
 			RETURNING `+jobColumns, args...)
 		if err != nil {
 			return fmt.Errorf("superseding jobs of %s/%s#%d: %w", j.Owner, j.Repo, j.Number, err)
 		}
 		res, err := tx.ExecContext(ctx, `INSERT INTO jobs (`+jobColumns+`)
-			VALUES (`+placeholders(1, 30)+`)
+			VALUES (`+placeholders(1, 31)+`)
 			ON CONFLICT (trigger_key) DO NOTHING`, jobArgs(j)...)
 		if err != nil {
 			return fmt.Errorf("inserting job %s: %w", j.TriggerKey, err)
@@ -201,6 +206,27 @@ func (s *sqlStore) createJobOnce(ctx context.Context, j Job) (Job, []Job, bool, 
 	return j, superseded, true, nil
 }
 
+// checkLimit refuses j when the jobs limit counts already reach its Max.
+func checkLimit(ctx context.Context, tx *sql.Tx, j Job, limit *JobLimit) error {
+	if limit == nil {
+		return nil
+	}
+	args := []any{j.RepoID, j.Number, string(limit.Kind)}
+	for _, src := range limit.Sources {
+		args = append(args, src)
+	}
+	var n int
+	err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM jobs WHERE repo_id = $1 AND number = $2 AND kind = $3
+		AND trigger_source IN (`+placeholders(4, len(limit.Sources))+`)`, args...).Scan(&n)
+	if err != nil {
+		return fmt.Errorf("counting jobs of %s/%s#%d: %w", j.Owner, j.Repo, j.Number, err)
+	}
+	if n >= limit.Max {
+		return fmt.Errorf("creating job %s: %d of at most %d %s jobs exist: %w", j.TriggerKey, n, limit.Max, limit.Kind, ErrLimitReached)
+	}
+	return nil
+}
+
 func activeStateArgs() []any {
 	args := make([]any, len(ActiveStates))
 	for i, st := range ActiveStates {
@@ -215,7 +241,7 @@ func jobArgs(j Job) []any {
 		string(j.Kind), string(j.State), j.HeadSHA, j.HeadRef, j.BaseRef, j.DefaultBranch, j.Fork, j.Actor,
 		j.TriggerSource, j.TriggerID, j.Instructions, j.Workflow, j.CheckRunID, j.DispatchAttempts, j.RunID,
 		j.SupersededBy, j.Detail, nanos(j.CreatedAt), nanos(j.UpdatedAt), nanos(j.HeartbeatAt), nanos(j.TriggeredAt),
-		j.CheckRunDone}
+		j.CheckRunDone, j.CancelledBy}
 }
 
 func sortJobs(jobs []Job) {
@@ -267,6 +293,9 @@ func (s *sqlStore) UpdateJob(ctx context.Context, id string, from []JobState, u 
 	}
 	if u.CheckRunDone != nil {
 		add("check_run_done", *u.CheckRunDone)
+	}
+	if u.CancelledBy != nil {
+		add("cancelled_by", *u.CancelledBy)
 	}
 	args = append(args, id)
 	where := fmt.Sprintf("id = $%d", len(args))
@@ -344,6 +373,15 @@ func (s *sqlStore) jobWhere(f JobFilter) (string, []any) {
 	}
 	if f.InstallationID != 0 {
 		eq("installation_id", f.InstallationID)
+	}
+	if f.RepoID != 0 {
+		eq("repo_id", f.RepoID)
+	}
+	if f.SupersededBy != "" {
+		eq("superseded_by", f.SupersededBy)
+	}
+	if f.CancelledBy != "" {
+		eq("cancelled_by", f.CancelledBy)
 	}
 	if f.Owner != "" {
 		eq("owner", f.Owner)

@@ -60,6 +60,11 @@ type dialect struct {
 	// transient reports whether a transaction that failed with err may simply
 	// be retried (deadlock, serialisation failure).
 	transient func(error) bool
+	// skipLocked ends a subquery that selects rows to claim: PostgreSQL skips
+	// the rows another transaction is claiming instead of waiting for them.
+	skipLocked string
+	// afterPrune gives the space of deleted rows back (SQLite); may be nil.
+	afterPrune func(ctx context.Context, db *sql.DB) error
 }
 
 // sqlStore implements Store over database/sql for both drivers.

@@ -39,6 +39,7 @@ func openPostgres(ctx context.Context, dsn string) (*sqlStore, error) {
 			lockMigrations:  postgresMigrationLock,
 			uniqueViolation: pgCode("23505"),
 			transient:       pgCode("40001", "40P01"), // serialization failure, deadlock
+			skipLocked:      " FOR UPDATE SKIP LOCKED",
 		},
 		now: time.Now,
 	}, nil

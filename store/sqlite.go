@@ -63,6 +63,10 @@ func openSQLite(ctx context.Context, path string) (*sqlStore, error) {
 		_ = db.Close()
 		return nil, fmt.Errorf("opening sqlite database %s: %w", path, err)
 	}
+	if err := incrementalVacuum(pingCtx, db); err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("opening sqlite database %s: %w", path, err)
+	}
 	stop, err := startCheckpointer(ctx, path)
 	if err != nil {
 		_ = db.Close()
@@ -74,10 +78,41 @@ func openSQLite(ctx context.Context, path string) (*sqlStore, error) {
 			name:            "sqlite",
 			uniqueViolation: sqliteUniqueViolation,
 			transient:       sqliteBusy,
+			afterPrune:      releaseFreePages,
 		},
 		now:            time.Now,
 		stopBackground: stop,
 	}, nil
+}
+
+// incrementalVacuum makes the database give the pages of deleted rows back to
+// the file system on request (releaseFreePages after pruning): SQLite
+// otherwise keeps a file at its largest size forever. The mode of a database
+// that has tables changes only by rewriting it, once.
+func incrementalVacuum(ctx context.Context, db *sql.DB) error {
+	var mode int
+	if err := db.QueryRowContext(ctx, "PRAGMA auto_vacuum").Scan(&mode); err != nil {
+		return fmt.Errorf("reading auto_vacuum: %w", err)
+	}
+	const incremental = 2
+	if mode == incremental {
+		return nil
+	}
+	if _, err := db.ExecContext(ctx, "PRAGMA auto_vacuum = INCREMENTAL"); err != nil {
+		return fmt.Errorf("setting auto_vacuum: %w", err)
+	}
+	if _, err := db.ExecContext(ctx, "VACUUM"); err != nil {
+		return fmt.Errorf("rewriting the database for incremental vacuum: %w", err)
+	}
+	return nil
+}
+
+// releaseFreePages truncates the free pages off the database file.
+func releaseFreePages(ctx context.Context, db *sql.DB) error {
+	if _, err := db.ExecContext(ctx, "PRAGMA incremental_vacuum"); err != nil {
+		return fmt.Errorf("releasing free pages: %w", err)
+	}
+	return nil
 }
 
 // checkpointInterval is how often the WAL is copied back into the database.

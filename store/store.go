@@ -14,6 +14,9 @@ import (
 // ErrNotFound is returned when a row does not exist.
 var ErrNotFound = errors.New("not found")
 
+// ErrLimitReached is returned by CreateJob when a JobLimit would be exceeded.
+var ErrLimitReached = errors.New("limit reached")
+
 // ErrConflict is returned when a conditional update finds the row in another
 // state than expected (another replica or the watchdog got there first).
 var ErrConflict = errors.New("conflict")
@@ -40,6 +43,28 @@ type Delivery struct {
 	Error      string
 	// LastAttemptAt is when the last failed attempt ended (zero before any).
 	LastAttemptAt time.Time
+	// NextAttemptAt is when a failed attempt may be tried again (zero: now).
+	NextAttemptAt time.Time
+	// LeaseOwner is the replica that runs the delivery until LeaseUntil; an
+	// expired lease lets another replica claim it.
+	LeaseOwner string
+	LeaseUntil time.Time
+}
+
+// Reply is a comment the server posts once, whatever retries happen: Key
+// names it, PostedAt is zero until GitHub confirmed it.
+type Reply struct {
+	Key       string
+	RepoID    int64
+	Number    int
+	CommentID int64
+	CreatedAt time.Time
+	PostedAt  time.Time
+}
+
+// Pruned counts what one Prune removed.
+type Pruned struct {
+	Deliveries, Jobs, Replies int
 }
 
 // Installation is a GitHub App installation as last reported by GitHub.
@@ -110,7 +135,9 @@ type Job struct {
 	DispatchAttempts int
 	RunID            int64
 	SupersededBy     string
-	Detail           string // the latest human explanation (reason for failure, ...)
+	// CancelledBy is the trigger key of the `/agent cancel` that cancelled it.
+	CancelledBy string
+	Detail      string // the latest human explanation (reason for failure, ...)
 
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
@@ -130,6 +157,16 @@ type JobUpdate struct {
 	Detail           *string
 	HeartbeatAt      *time.Time
 	CheckRunDone     *bool
+	CancelledBy      *string
+}
+
+// JobLimit caps the jobs of one pull request or issue that CreateJob may
+// create: at most Max jobs of Kind whose trigger source is one of Sources. It
+// is checked in the transaction that creates the job.
+type JobLimit struct {
+	Kind    wire.Kind
+	Sources []string
+	Max     int
 }
 
 // JobFilter selects jobs. Zero fields do not filter.
@@ -137,10 +174,13 @@ type JobFilter struct {
 	States         []JobState
 	Kind           wire.Kind
 	InstallationID int64
+	RepoID         int64
 	Owner          string
 	Repo           string
 	Number         int
 	TriggerSource  string
+	SupersededBy   string
+	CancelledBy    string
 	// CheckRunOpen selects jobs with a check run not yet concluded on GitHub.
 	CheckRunOpen  bool
 	UpdatedBefore time.Time
@@ -159,11 +199,23 @@ type Store interface {
 	InsertDeliveries(ctx context.Context, ds []Delivery) ([]bool, error)
 	// PendingDeliveries returns up to limit pending deliveries, oldest first.
 	PendingDeliveries(ctx context.Context, limit int) ([]Delivery, error)
-	// KnownDeliveries reports which of ids are recorded, whatever their status.
-	KnownDeliveries(ctx context.Context, ids []string) (map[string]bool, error)
+	// ClaimDeliveries leases to owner, until the given time, up to limit
+	// pending deliveries that are due (no failed attempt waiting for its next
+	// try) and that no other replica holds, oldest first. Two replicas never
+	// claim the same delivery.
+	ClaimDeliveries(ctx context.Context, owner string, until time.Time, limit int) ([]Delivery, error)
+	// RenewLeases extends owner's leases on its pending deliveries.
+	RenewLeases(ctx context.Context, owner string, until time.Time) error
+	// HandledDeliveries reports which of ids are recorded and not failed for
+	// good (a failed one is run again when GitHub redelivers it).
+	HandledDeliveries(ctx context.Context, ids []string) (map[string]bool, error)
 	// FinishDelivery records the end of an attempt: processed, failed for good,
-	// or pending again (the attempt failed and will be retried).
+	// or pending again (the attempt failed and will be retried at once). The
+	// lease is released.
 	FinishDelivery(ctx context.Context, id string, status DeliveryStatus, errText string) error
+	// RetryDelivery records a failed attempt that is to be tried again from at,
+	// by whichever replica claims it then. The lease is released.
+	RetryDelivery(ctx context.Context, id, errText string, at time.Time) error
 
 	// UpsertInstallation records an installation event.
 	UpsertInstallation(ctx context.Context, in Installation) error
@@ -172,10 +224,10 @@ type Store interface {
 
 	// CreateJob inserts j unless a job with the same TriggerKey exists, in which
 	// case it returns that job and created=false. In the same transaction it
-	// marks every active job of the same (installation, owner, repo, number)
-	// superseded by j and returns them, so there is at most one active job per
-	// pull request or issue.
-	CreateJob(ctx context.Context, j Job) (job Job, superseded []Job, created bool, err error)
+	// marks every active job of the same (repository id, number) superseded by
+	// j and returns them, so there is at most one active job per pull request
+	// or issue. A limit that j would exceed makes it return ErrLimitReached.
+	CreateJob(ctx context.Context, j Job, limit *JobLimit) (job Job, superseded []Job, created bool, err error)
 	// GetJob returns a job by id.
 	GetJob(ctx context.Context, id string) (Job, error)
 	// UpdateJob applies u if the job is in one of the from states (any state when
@@ -185,6 +237,27 @@ type Store interface {
 	ListJobs(ctx context.Context, f JobFilter) ([]Job, error)
 	// CountJobs counts the jobs matching f.
 	CountJobs(ctx context.Context, f JobFilter) (int, error)
+
+	// BeginReply records that the reply r.Key is about to be posted, unless it
+	// was already, and returns the stored reply: PostedAt set means it was
+	// posted; otherwise an earlier attempt may have posted it without knowing.
+	BeginReply(ctx context.Context, r Reply) (Reply, error)
+	// FinishReply records that the reply key was posted as comment commentID.
+	FinishReply(ctx context.Context, key string, commentID int64) error
+
+	// AcquireLease takes or renews the lease name for owner until the given
+	// time, and reports whether owner holds it: false while another owner's
+	// lease has not expired.
+	AcquireLease(ctx context.Context, name, owner string, until time.Time) (bool, error)
+	// ReleaseLease gives up owner's lease name, so another owner can take it at
+	// once.
+	ReleaseLease(ctx context.Context, name, owner string) error
+
+	// Prune deletes the deliveries received before deliveriesBefore that are
+	// no longer pending, and the ended jobs and replies last changed before
+	// jobsBefore, and gives the space back to the file system where the
+	// database keeps it (SQLite).
+	Prune(ctx context.Context, deliveriesBefore, jobsBefore time.Time) (Pruned, error)
 
 	// Ping checks that the database answers (health checks).
 	Ping(ctx context.Context) error

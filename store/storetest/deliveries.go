@@ -190,9 +190,10 @@ func testDeliveryFinish(t *testing.T, open OpenFunc) {
 	if len(ds) != 1 || ds[0].Attempts != 1 || ds[0].Error != "GitHub: 502 Bad Gateway" || ds[0].LastAttemptAt.IsZero() {
 		t.Errorf("pending after a failed attempt = %+v, want d2 with 1 attempt, its error and its time", ds)
 	}
-	// A finished delivery is still known: GitHub redelivering it is a duplicate.
-	if got := insert(t, s, delivery("d1", t0), delivery("d3", t0)); got[0] || got[1] {
-		t.Errorf("re-inserting finished deliveries reported new: %v", got)
+	// A processed delivery is still known: GitHub redelivering it is a
+	// duplicate. (A failed one runs again: testRedeliveredFailedDelivery.)
+	if got := insert(t, s, delivery("d1", t0)); got[0] {
+		t.Errorf("re-inserting a processed delivery reported new: %v", got)
 	}
 
 	// Concurrent finishes share commits; each caller still gets its own result.
@@ -227,7 +228,7 @@ func testPendingAfterRestart(t *testing.T, open OpenFunc) {
 	if err := first.FinishDelivery(ctx, "r2", store.DeliveryProcessed, ""); err != nil {
 		t.Fatalf("FinishDelivery: %v", err)
 	}
-	job, _, _, err := first.CreateJob(ctx, newJob("restart-job", 1))
+	job, _, _, err := first.CreateJob(ctx, newJob("restart-job", 1), nil)
 	if err != nil {
 		t.Fatalf("CreateJob: %v", err)
 	}
@@ -258,7 +259,7 @@ func testPendingAfterRestart(t *testing.T, open OpenFunc) {
 	assertJob(t, got, job)
 }
 
-func testKnownDeliveries(t *testing.T, open OpenFunc) {
+func testHandledDeliveries(t *testing.T, open OpenFunc) {
 	s := open(t)
 	ctx := context.Background()
 	t0 := time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
@@ -273,24 +274,56 @@ func testKnownDeliveries(t *testing.T, open OpenFunc) {
 	if err := s.FinishDelivery(ctx, "d-0001", store.DeliveryProcessed, ""); err != nil {
 		t.Fatal(err)
 	}
-	known, err := s.KnownDeliveries(ctx, ids)
-	if err != nil {
-		t.Fatalf("KnownDeliveries: %v", err)
+	if err := s.FinishDelivery(ctx, "d-0002", store.DeliveryFailed, "boom"); err != nil {
+		t.Fatal(err)
 	}
-	if len(known) != 1200 {
-		t.Errorf("%d known, want 1200", len(known))
+	handled, err := s.HandledDeliveries(ctx, ids)
+	if err != nil {
+		t.Fatalf("HandledDeliveries: %v", err)
+	}
+	if len(handled) != 1199 {
+		t.Errorf("%d handled, want 1199", len(handled))
 	}
 	for _, id := range []string{"d-0000", "d-0001", "d-1199"} {
-		if !known[id] {
-			t.Errorf("%s not known (pending or processed, it is recorded)", id)
+		if !handled[id] {
+			t.Errorf("%s not handled (pending or processed, it is ours to run)", id)
 		}
 	}
-	for _, id := range []string{"missing-first", "missing-d-0000"} {
-		if known[id] {
-			t.Errorf("%s known, never recorded", id)
+	for _, id := range []string{"missing-first", "missing-d-0000", "d-0002"} {
+		if handled[id] {
+			t.Errorf("%s handled: never recorded, or failed for good", id)
 		}
 	}
-	if none, err := s.KnownDeliveries(ctx, nil); err != nil || len(none) != 0 {
-		t.Errorf("KnownDeliveries(nil) = %v, %v", none, err)
+	if none, err := s.HandledDeliveries(ctx, nil); err != nil || len(none) != 0 {
+		t.Errorf("HandledDeliveries(nil) = %v, %v", none, err)
+	}
+}
+
+// testRedeliveredFailedDelivery: a delivery that failed for good runs again
+// when GitHub sends it again (a redelivery keeps its id); a processed one does
+// not.
+func testRedeliveredFailedDelivery(t *testing.T, open OpenFunc) {
+	s := open(t)
+	ctx := context.Background()
+	t0 := time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
+	insert(t, s, delivery("failed", t0), delivery("done", t0))
+	if err := s.FinishDelivery(ctx, "failed", store.DeliveryFailed, "GitHub was down"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.FinishDelivery(ctx, "done", store.DeliveryProcessed, ""); err != nil {
+		t.Fatal(err)
+	}
+	again := delivery("failed", t0.Add(3*time.Hour))
+	again.LeaseOwner, again.LeaseUntil = "replica-b", t0.Add(4*time.Hour)
+	if got := insert(t, s, again, delivery("done", t0.Add(3*time.Hour))); !got[0] || got[1] {
+		t.Fatalf("redelivery reported %v, want the failed one to run again and the processed one not", got)
+	}
+	ds, err := s.PendingDeliveries(ctx, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ds) != 1 || ds[0].ID != "failed" || ds[0].Attempts != 0 || ds[0].Error != "" ||
+		!ds[0].ReceivedAt.Equal(again.ReceivedAt) || ds[0].LeaseOwner != "replica-b" {
+		t.Errorf("pending = %+v, want the failed delivery afresh, leased to its new receiver", ds)
 	}
 }

@@ -34,6 +34,7 @@ func testListAndCountJobs(t *testing.T, open OpenFunc) {
 	for i, sp := range specs {
 		j := newJob(sp.key, sp.number)
 		j.InstallationID, j.Repo, j.Kind, j.TriggerSource, j.State = sp.installation, sp.repo, sp.kind, sp.source, sp.state
+		j.RepoID = sp.installation*100 + map[string]int64{"infra": 1, "web": 2}[sp.repo]
 		j.CreatedAt = t0.Add(time.Duration(i) * time.Minute)
 		created, _ := createJob(t, s, j)
 		ids[created.ID] = sp.key

@@ -40,7 +40,7 @@ func newJob(key string, number int) store.Job {
 
 func createJob(t *testing.T, s store.Store, j store.Job) (store.Job, []store.Job) {
 	t.Helper()
-	job, superseded, created, err := s.CreateJob(context.Background(), j)
+	job, superseded, created, err := s.CreateJob(context.Background(), j, nil)
 	if err != nil {
 		t.Fatalf("CreateJob(%s): %v", j.TriggerKey, err)
 	}
@@ -79,7 +79,7 @@ func testCreateJobIdempotent(t *testing.T, open OpenFunc) {
 
 	again := newJob("comment-1", 7)
 	again.Instructions = "something else"
-	got, superseded, created, err := s.CreateJob(ctx, again)
+	got, superseded, created, err := s.CreateJob(ctx, again, nil)
 	if err != nil {
 		t.Fatalf("CreateJob again: %v", err)
 	}
@@ -103,6 +103,7 @@ func testCreateJobValidation(t *testing.T, open OpenFunc) {
 	}{
 		{"no trigger key", func(j *store.Job) { j.TriggerKey = "" }},
 		{"no installation", func(j *store.Job) { j.InstallationID = 0 }},
+		{"no repository id", func(j *store.Job) { j.RepoID = 0 }},
 		{"no repository", func(j *store.Job) { j.Repo = "" }},
 		{"no number", func(j *store.Job) { j.Number = 0 }},
 		{"no kind", func(j *store.Job) { j.Kind = "" }},
@@ -111,7 +112,7 @@ func testCreateJobValidation(t *testing.T, open OpenFunc) {
 		t.Run(tc.name, func(t *testing.T) {
 			j := newJob("k-"+tc.name, 1)
 			tc.modify(&j)
-			if _, _, _, err := s.CreateJob(context.Background(), j); err == nil {
+			if _, _, _, err := s.CreateJob(context.Background(), j, nil); err == nil {
 				t.Errorf("CreateJob succeeded, want an error")
 			}
 		})
@@ -135,9 +136,9 @@ func testSupersede(t *testing.T, open OpenFunc) {
 	ctx := context.Background()
 	old, _ := createJob(t, s, newJob("pr7-a", 7))
 	otherPR, _ := createJob(t, s, newJob("pr8-a", 8))
-	otherInstallation := newJob("pr7-other-installation", 7)
-	otherInstallation.InstallationID = 2
-	createJob(t, s, otherInstallation)
+	otherRepo := newJob("pr7-other-repository", 7)
+	otherRepo.InstallationID, otherRepo.RepoID, otherRepo.Repo = 2, 4242, "web"
+	createJob(t, s, otherRepo)
 
 	done := store.JobSucceeded
 	finishedJob, _ := createJob(t, s, newJob("pr7-old-finished", 7))
@@ -169,7 +170,7 @@ func testSupersede(t *testing.T, open OpenFunc) {
 	}
 	assertJob(t, stored, superseded[0])
 
-	activeFilter := store.JobFilter{States: store.ActiveStates, InstallationID: 1, Owner: "octo-org", Repo: "infra", Number: 7}
+	activeFilter := store.JobFilter{States: store.ActiveStates, RepoID: 1296269, Number: 7}
 	jobs, err := s.ListJobs(ctx, activeFilter)
 	if err != nil {
 		t.Fatalf("ListJobs: %v", err)
@@ -187,7 +188,7 @@ func testSupersede(t *testing.T, open OpenFunc) {
 		}
 	}
 	if n, err := s.CountJobs(ctx, store.JobFilter{States: store.ActiveStates, Number: 7}); err != nil || n != 2 {
-		t.Errorf("active #7 jobs across installations = %d, %v; want 2", n, err)
+		t.Errorf("active #7 jobs across repositories = %d, %v; want 2", n, err)
 	}
 
 	// Reactivating a superseded job would make two active jobs for #7.
@@ -206,7 +207,7 @@ func testConcurrentCreateJobSamePR(t *testing.T, open OpenFunc) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, _, created, err := s.CreateJob(context.Background(), newJob(fmt.Sprintf("race-%d", i), 42))
+			_, _, created, err := s.CreateJob(context.Background(), newJob(fmt.Sprintf("race-%d", i), 42), nil)
 			if err == nil && !created {
 				err = fmt.Errorf("caller %d: created = false for a new trigger key", i)
 			}
@@ -264,7 +265,7 @@ func testConcurrentCreateJobSameTrigger(t *testing.T, open OpenFunc) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			job, _, isNew, err := s.CreateJob(context.Background(), newJob("one-trigger", 9))
+			job, _, isNew, err := s.CreateJob(context.Background(), newJob("one-trigger", 9), nil)
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
@@ -372,5 +373,68 @@ func testCheckRunOpen(t *testing.T, open OpenFunc) {
 	}
 	if len(listed) != 1 || listed[0].ID != open1.ID {
 		t.Errorf("open check runs = %+v, want only %s (not %s without a check run, not %s concluded)", listed, open1.ID, noRun.ID, done.ID)
+	}
+}
+
+// testSupersedeAcrossRename: a repository renamed (or transferred to another
+// owner) keeps its id; a job under the new name supersedes the one under the
+// old, so one pull request never holds two active jobs.
+func testSupersedeAcrossRename(t *testing.T, open OpenFunc) {
+	s := open(t)
+	before, _ := createJob(t, s, newJob("before-rename", 3))
+	renamed := newJob("after-rename", 3)
+	renamed.Owner, renamed.Repo = "new-org", "infrastructure"
+	after, superseded := createJob(t, s, renamed)
+	if len(superseded) != 1 || superseded[0].ID != before.ID {
+		t.Fatalf("superseded = %+v, want the job created before the rename", superseded)
+	}
+	n, err := s.CountJobs(context.Background(), store.JobFilter{States: store.ActiveStates, RepoID: renamed.RepoID, Number: 3})
+	if err != nil || n != 1 {
+		t.Errorf("%d active jobs for the pull request (%v), want 1: %s", n, err, after.ID)
+	}
+}
+
+// testJobLimitUnderConcurrency: the automatic-fix cap holds when failing
+// checks arrive at once (it is counted in the transaction that creates the
+// job).
+func testJobLimitUnderConcurrency(t *testing.T, open OpenFunc) {
+	s := open(t)
+	limit := &store.JobLimit{Kind: wire.KindFix, Sources: []string{"check_run", "check_suite"}, Max: 2}
+	const callers = 8
+	var (
+		wg              sync.WaitGroup
+		mu              sync.Mutex
+		created, capped int
+	)
+	for i := range callers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			j := newJob(fmt.Sprintf("check-%d", i), 11)
+			j.TriggerSource = "check_run"
+			_, _, isNew, err := s.CreateJob(context.Background(), j, limit)
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case errors.Is(err, store.ErrLimitReached):
+				capped++
+			case err != nil:
+				t.Errorf("CreateJob: %v", err)
+			case isNew:
+				created++
+			}
+		}()
+	}
+	wg.Wait()
+	if created != 2 || capped != callers-2 {
+		t.Errorf("%d jobs created and %d refused, want 2 and %d", created, capped, callers-2)
+	}
+	// A redelivered trigger finds its job rather than the limit.
+	_, _, isNew, err := s.CreateJob(context.Background(), func() store.Job {
+		js, _ := s.ListJobs(context.Background(), store.JobFilter{Number: 11, Limit: 1})
+		return js[0]
+	}(), limit)
+	if err != nil || isNew {
+		t.Errorf("re-creating an existing job under the limit: new %v, %v", isNew, err)
 	}
 }

@@ -38,12 +38,21 @@ func Run(t *testing.T, open OpenFunc) {
 		{"UpdateJobCAS", testUpdateJobCAS},
 		{"ListAndCountJobs", testListAndCountJobs},
 		{"Ping", testPing},
-		{"KnownDeliveries", testKnownDeliveries},
+		{"HandledDeliveries", testHandledDeliveries},
 		{"CheckRunOpen", testCheckRunOpen},
 		{"ClaimRun", testClaimRun},
 		{"ConcurrentClaims", testConcurrentClaims},
 		{"RunProgressAndTokens", testRunProgressAndTokens},
 		{"AuditEvents", testAuditEvents},
+		{"SupersedeAcrossRename", testSupersedeAcrossRename},
+		{"JobLimitUnderConcurrency", testJobLimitUnderConcurrency},
+		{"RedeliveredFailedDeliveryRunsAgain", testRedeliveredFailedDelivery},
+		{"ClaimDeliveries", testClaimDeliveries},
+		{"ClaimDeliveriesTwoReplicas", testClaimDeliveriesTwoReplicas},
+		{"RetryDeliveryLater", testRetryDeliveryLater},
+		{"Leases", testLeases},
+		{"Replies", testReplies},
+		{"Prune", testPrune},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
