@@ -28,6 +28,23 @@ const (
 	DefaultAPIURL     = "https://api.github.com/"
 	DefaultGraphQLURL = "https://api.github.com/graphql"
 	DefaultWebURL     = "https://github.com"
+
+	DefaultDeliveryRetryBackoff = time.Minute
+	DefaultDeliveryRetryWindow  = 2 * time.Hour
+	DefaultDeliveryLease        = 30 * time.Second
+	DefaultDeliveryRetention    = 7 * 24 * time.Hour
+	DefaultJobRetention         = 90 * 24 * time.Hour
+	DefaultMaxUnverifiedBytes   = 128 << 20
+)
+
+// GitHub's own limits the settings are checked against.
+const (
+	// MaxWebhookBytes is GitHub's cap on a webhook payload (25 MB).
+	MaxWebhookBytes = 25 << 20
+	// redeliveryWindow is how far back GitHub lets a delivery be redelivered
+	// (3 days): a delivery id must be remembered at least that long, or a
+	// redelivery would run a processed delivery again.
+	redeliveryWindow = 72 * time.Hour
 )
 
 // Server is the server configuration: go-githubapp's Config plus our own
@@ -44,9 +61,30 @@ type Server struct {
 	// OIDCIssuer is the Actions OIDC issuer runners' tokens must come from (INFRA_AGENT_OIDC_ISSUER).
 	OIDCIssuer string `yaml:"oidc_issuer"`
 
+	// MetricsAddr, when set, is a separate listen address for /metrics, which
+	// the main address then does not serve (INFRA_AGENT_METRICS_ADDR).
+	MetricsAddr string `yaml:"metrics_addr"`
+
 	// Workers and QueueSize bound the asynchronous webhook processing.
 	Workers   int `yaml:"workers"`
 	QueueSize int `yaml:"queue_size"`
+	// MaxUnverifiedBytes bounds the webhook bodies held in memory before
+	// their signature is checked, all requests together.
+	MaxUnverifiedBytes int64 `yaml:"max_unverified_bytes"`
+
+	// DeliveryRetryBackoff is the wait before a failed delivery's first retry
+	// (doubled up to 10 minutes); DeliveryRetryWindow is how long after its
+	// arrival it is retried.
+	DeliveryRetryBackoff time.Duration `yaml:"delivery_retry_backoff"`
+	DeliveryRetryWindow  time.Duration `yaml:"delivery_retry_window"`
+	// DeliveryLease is how long a replica's claim on a delivery lasts without
+	// renewal: when another replica takes over the deliveries of one that died.
+	DeliveryLease time.Duration `yaml:"delivery_lease"`
+	// DeliveryRetention and JobRetention are how long processed deliveries and
+	// ended jobs are kept.
+	DeliveryRetention time.Duration `yaml:"delivery_retention"`
+	JobRetention      time.Duration `yaml:"job_retention"`
+
 	// ShutdownTimeout bounds the drain of in-flight work at shutdown.
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
 	// LogLevel is debug, info, warn or error; LogFormat is json or console.
@@ -97,6 +135,13 @@ func DefaultServer() Server {
 		WatchdogInterval: time.Minute,
 		LogLevel:         "info",
 		LogFormat:        "json",
+
+		MaxUnverifiedBytes:   DefaultMaxUnverifiedBytes,
+		DeliveryRetryBackoff: DefaultDeliveryRetryBackoff,
+		DeliveryRetryWindow:  DefaultDeliveryRetryWindow,
+		DeliveryLease:        DefaultDeliveryLease,
+		DeliveryRetention:    DefaultDeliveryRetention,
+		JobRetention:         DefaultJobRetention,
 	}
 	s.GitHub.V3APIURL = DefaultAPIURL
 	s.GitHub.V4APIURL = DefaultGraphQLURL
@@ -140,6 +185,7 @@ func (s *Server) applyEnv(getenv func(string) string) error {
 		"GITHUB_APP_WEBHOOK_SECRET":  &s.GitHub.App.WebhookSecret,
 		"GITHUB_APP_PRIVATE_KEY":     &s.GitHub.App.PrivateKey,
 		"INFRA_AGENT_ADDR":           &s.Addr,
+		"INFRA_AGENT_METRICS_ADDR":   &s.MetricsAddr,
 		"INFRA_AGENT_PUBLIC_URL":     &s.PublicURL,
 		"INFRA_AGENT_DATABASE":       &s.Database,
 		"INFRA_AGENT_OIDC_ISSUER":    &s.OIDCIssuer,
@@ -167,15 +213,27 @@ func (s *Server) applyEnv(getenv func(string) string) error {
 			*dst = n
 		}
 	}
+	if v := getenv("INFRA_AGENT_MAX_UNVERIFIED_BYTES"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return fmt.Errorf("INFRA_AGENT_MAX_UNVERIFIED_BYTES: %q is not a number", v)
+		}
+		s.MaxUnverifiedBytes = n
+	}
 	durations := map[string]*time.Duration{
-		"INFRA_AGENT_HEARTBEAT_TIMEOUT": &s.HeartbeatTimeout,
-		"INFRA_AGENT_WATCHDOG_INTERVAL": &s.WatchdogInterval,
+		"INFRA_AGENT_HEARTBEAT_TIMEOUT":      &s.HeartbeatTimeout,
+		"INFRA_AGENT_WATCHDOG_INTERVAL":      &s.WatchdogInterval,
+		"INFRA_AGENT_DELIVERY_RETRY_BACKOFF": &s.DeliveryRetryBackoff,
+		"INFRA_AGENT_DELIVERY_RETRY_WINDOW":  &s.DeliveryRetryWindow,
+		"INFRA_AGENT_DELIVERY_LEASE":         &s.DeliveryLease,
+		"INFRA_AGENT_DELIVERY_RETENTION":     &s.DeliveryRetention,
+		"INFRA_AGENT_JOB_RETENTION":          &s.JobRetention,
 	}
 	for name, dst := range durations {
 		if v := getenv(name); v != "" {
 			d, err := time.ParseDuration(v)
 			if err != nil {
-				return fmt.Errorf("%s: %q is not a duration (90s, 2m)", name, v)
+				return fmt.Errorf("%s: %q is not a duration (like 90s, 30m, 168h)", name, v)
 			}
 			*dst = d
 		}
@@ -245,13 +303,20 @@ func (s Server) Validate() error {
 	if _, _, err := net.SplitHostPort(s.Addr); err != nil {
 		errs = append(errs, fmt.Errorf("the listen address (INFRA_AGENT_ADDR) %q is not host:port: %v", s.Addr, err))
 	}
+	if s.MetricsAddr != "" {
+		if _, _, err := net.SplitHostPort(s.MetricsAddr); err != nil {
+			errs = append(errs, fmt.Errorf("the metrics listen address (INFRA_AGENT_METRICS_ADDR) %q is not host:port: %v", s.MetricsAddr, err))
+		}
+	}
 	if s.Database == "" {
 		errs = append(errs, errors.New("the database (INFRA_AGENT_DATABASE) is empty"))
 	} else if IsPostgres(s.Database) {
 		if _, err := url.Parse(s.Database); err != nil {
-			errs = append(errs, fmt.Errorf("the database URL (INFRA_AGENT_DATABASE) is not a URL: %v", err))
+			// url.Parse's error quotes the whole URL, password included.
+			errs = append(errs, errors.New("the database URL (INFRA_AGENT_DATABASE) is not a valid URL (check that the password is percent-encoded)"))
 		}
 	}
+	errs = append(errs, s.validateDurations()...)
 	if s.Workers < 1 || s.Workers > 256 {
 		errs = append(errs, fmt.Errorf("workers must be between 1 and 256, got %d", s.Workers))
 	}
@@ -263,6 +328,10 @@ func (s Server) Validate() error {
 	}
 	if s.WatchdogInterval < time.Second || s.WatchdogInterval > 10*time.Minute {
 		errs = append(errs, fmt.Errorf("watchdog_interval (INFRA_AGENT_WATCHDOG_INTERVAL) must be between 1s and 10m, got %s", s.WatchdogInterval))
+	}
+	if s.MaxUnverifiedBytes < MaxWebhookBytes {
+		errs = append(errs, fmt.Errorf("max_unverified_bytes (INFRA_AGENT_MAX_UNVERIFIED_BYTES) must be at least %d, GitHub's largest webhook, got %d",
+			MaxWebhookBytes, s.MaxUnverifiedBytes))
 	}
 	switch s.LogFormat {
 	case "json", "console":
@@ -296,6 +365,28 @@ func (m ModelProxy) validate() []error {
 		if err := checkURL(m.BaseURL); err != nil {
 			errs = append(errs, fmt.Errorf("the model base URL (INFRA_AGENT_MODEL_BASE_URL) %w", err))
 		}
+	}
+	return errs
+}
+
+// validateDurations checks the retry, lease and retention settings.
+func (s Server) validateDurations() []error {
+	var errs []error
+	if s.DeliveryRetryBackoff <= 0 || s.DeliveryRetryBackoff > 10*time.Minute {
+		errs = append(errs, fmt.Errorf("delivery_retry_backoff (INFRA_AGENT_DELIVERY_RETRY_BACKOFF) must be positive and at most 10m, got %s", s.DeliveryRetryBackoff))
+	}
+	if s.DeliveryRetryWindow < 0 {
+		errs = append(errs, fmt.Errorf("delivery_retry_window (INFRA_AGENT_DELIVERY_RETRY_WINDOW) must not be negative, got %s", s.DeliveryRetryWindow))
+	}
+	if s.DeliveryLease < time.Second {
+		errs = append(errs, fmt.Errorf("delivery_lease (INFRA_AGENT_DELIVERY_LEASE) must be at least 1s, got %s", s.DeliveryLease))
+	}
+	if s.DeliveryRetention < redeliveryWindow {
+		errs = append(errs, fmt.Errorf("delivery_retention (INFRA_AGENT_DELIVERY_RETENTION) must be at least %s, GitHub's redelivery window: a redelivered webhook would run again, got %s",
+			redeliveryWindow, s.DeliveryRetention))
+	}
+	if s.JobRetention < s.DeliveryRetention {
+		errs = append(errs, fmt.Errorf("job_retention (INFRA_AGENT_JOB_RETENTION) must be at least delivery_retention (%s), got %s", s.DeliveryRetention, s.JobRetention))
 	}
 	return errs
 }
