@@ -21,21 +21,22 @@ func TestHandlerOutcomes(t *testing.T) {
 	cases := []struct {
 		name       string
 		configure  func(r *recorder)
-		attempts   int // WithRetries
+		window     time.Duration // of the retries: 0 allows none
 		wantStatus store.DeliveryStatus
 		wantError  string
 		metric     string
 	}{
-		{"success", func(*recorder) {}, 4, store.DeliveryProcessed, "", "infra_agent_deliveries_processed_total"},
-		{"error, retries left", func(r *recorder) { r.fail = errors.New("creating check run: 502 Bad Gateway") }, 4, store.DeliveryPending, "creating check run: 502 Bad Gateway", "infra_agent_deliveries_retried_total"},
-		{"error, last attempt", func(r *recorder) { r.fail = errors.New("creating check run: 502 Bad Gateway") }, 1, store.DeliveryFailed, "creating check run: 502 Bad Gateway", "infra_agent_deliveries_failed_total"},
-		{"panic, last attempt", func(r *recorder) { r.panics = true }, 1, store.DeliveryFailed, "handler for pull_request panicked: handler bug", "infra_agent_deliveries_failed_total"},
+		{"success", func(*recorder) {}, 2 * time.Hour, store.DeliveryProcessed, "", "infra_agent_deliveries_processed_total"},
+		{"error, retries left", func(r *recorder) { r.fail = errors.New("creating check run: 502 Bad Gateway") }, 2 * time.Hour, store.DeliveryPending, "creating check run: 502 Bad Gateway", "infra_agent_deliveries_retried_total"},
+		{"error, last attempt", func(r *recorder) { r.fail = errors.New("creating check run: 502 Bad Gateway") }, 0, store.DeliveryFailed, "creating check run: 502 Bad Gateway", "infra_agent_deliveries_failed_total"},
+		{"panic, last attempt", func(r *recorder) { r.panics = true }, 0, store.DeliveryFailed, "handler for pull_request panicked: handler bug", "infra_agent_deliveries_failed_total"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			rec := newRecorder("pull_request")
 			tc.configure(rec)
-			h := newHarness(t, "", []githubapp.EventHandler{rec}, intake.WithSweepInterval(time.Hour), intake.WithRetries(tc.attempts, time.Hour))
+			h := newHarness(t, "", []githubapp.EventHandler{rec}, intake.WithSweepInterval(time.Hour),
+				intake.WithRetries(intake.RetryPolicy{Backoff: time.Hour, MaxBackoff: time.Hour, Window: tc.window}))
 			if got := h.postSigned("pull_request", "outcome", body); got != http.StatusOK {
 				t.Fatalf("status %d, want 200: the outcome is not GitHub's business", got)
 			}
@@ -159,25 +160,27 @@ func TestStartValidation(t *testing.T) {
 
 // TestHandlerRetries fails a handler twice (as during a GitHub outage) and
 // checks the sweeper retries the delivery after its backoff until it succeeds,
-// and that a delivery failing every attempt ends failed after the last one.
+// and that a delivery failing every attempt ends failed once its retry window
+// is over.
 func TestHandlerRetries(t *testing.T) {
 	body := fixture(t, "pull_request-12-opened.json")
+	policy := intake.RetryPolicy{Backoff: 20 * time.Millisecond, MaxBackoff: 40 * time.Millisecond, Window: 300 * time.Millisecond}
 	for _, tc := range []struct {
 		name       string
 		failures   int
 		wantStatus store.DeliveryStatus
-		wantRuns   int
+		minRuns    int
+		minTime    time.Duration
 	}{
-		{"succeeds on the third attempt", 2, store.DeliveryProcessed, 3},
-		{"fails every attempt", 100, store.DeliveryFailed, 4},
+		{"succeeds on the third attempt", 2, store.DeliveryProcessed, 3, 60 * time.Millisecond},
+		// 0, 20, 60, 100, ... 300 ms: at least 5 attempts before the window closes.
+		{"fails every attempt", 1000, store.DeliveryFailed, 5, 260 * time.Millisecond},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			rec := newRecorder("pull_request")
 			rec.failFirst = tc.failures
 			rec.fail = errors.New("creating check run: 502 Bad Gateway")
-			h := newHarness(t, "", []githubapp.EventHandler{rec},
-				intake.WithSweepInterval(5*time.Millisecond), intake.WithSweepGrace(0),
-				intake.WithRetries(4, 20*time.Millisecond))
+			h := newHarness(t, "", []githubapp.EventHandler{rec}, intake.WithSweepInterval(5*time.Millisecond), intake.WithRetries(policy))
 			start := time.Now()
 			if got := h.postSigned("pull_request", "retried", body); got != http.StatusOK {
 				t.Fatalf("status %d", got)
@@ -187,17 +190,83 @@ func TestHandlerRetries(t *testing.T) {
 				return status != string(store.DeliveryPending)
 			})
 			status, _, attempts, _ := deliveryStatus(t, h.path, "retried")
-			if status != string(tc.wantStatus) || attempts != tc.wantRuns || rec.count("retried") != tc.wantRuns {
-				t.Errorf("delivery %s after %d recorded attempts and %d runs, want %s after %d",
-					status, attempts, rec.count("retried"), tc.wantStatus, tc.wantRuns)
+			runs := rec.count("retried")
+			if status != string(tc.wantStatus) || attempts != runs || runs < tc.minRuns {
+				t.Errorf("delivery %s after %d recorded attempts and %d runs, want %s after at least %d",
+					status, attempts, runs, tc.wantStatus, tc.minRuns)
 			}
-			// Backoffs of 20, 40 (and 80) ms separate the attempts.
-			if want := 60 * time.Millisecond; time.Since(start) < want {
-				t.Errorf("%d attempts within %s: the backoff was not honoured (want at least %s)", tc.wantRuns, time.Since(start), want)
+			if tc.wantStatus == store.DeliveryProcessed && runs != tc.failures+1 {
+				t.Errorf("%d runs, want %d", runs, tc.failures+1)
+			}
+			if took := time.Since(start); took < tc.minTime {
+				t.Errorf("%d attempts within %s: the backoff was not honoured (want at least %s)", runs, took, tc.minTime)
 			}
 			if err := h.stop(context.Background()); err != nil {
 				t.Fatal(err)
 			}
 		})
+	}
+}
+
+// TestDefaultRetriesOutlastAnHourLongOutage walks the default retry schedule
+// of a delivery that arrives when GitHub goes down for an hour: an attempt is
+// made after the outage ends. (Four attempts at 1, 2 and 4 minutes used to
+// end seven minutes in.)
+func TestDefaultRetriesOutlastAnHourLongOutage(t *testing.T) {
+	p := intake.DefaultRetryPolicy()
+	const outage = time.Hour
+	var at time.Duration // time since arrival of the attempt being made
+	for attempts := 1; ; attempts++ {
+		wait, again := p.Next(attempts, at)
+		if !again {
+			t.Fatalf("retries end after %d attempts, the last %s after arrival: within the outage", attempts, at)
+		}
+		at += wait
+		if at >= outage {
+			if wait > 10*time.Minute {
+				t.Errorf("the attempt after the outage waited %s; retries should stay at most 10 minutes apart", wait)
+			}
+			return
+		}
+	}
+}
+
+// TestRedeliveredFailedDeliveryRunsAgain: once its retries are over a
+// delivery has failed for good; GitHub delivering it again (a redelivery
+// someone asked for keeps its id) runs it again instead of answering
+// "duplicate".
+func TestRedeliveredFailedDeliveryRunsAgain(t *testing.T) {
+	body := fixture(t, "pull_request-12-opened.json")
+	rec := newRecorder("pull_request")
+	rec.failFirst = 1
+	rec.fail = errors.New("GitHub: 503 Service Unavailable")
+	h := newHarness(t, "", []githubapp.EventHandler{rec}, intake.WithSweepInterval(time.Hour),
+		intake.WithRetries(intake.RetryPolicy{Backoff: time.Hour, MaxBackoff: time.Hour})) // no retry fits
+	if got := h.postSigned("pull_request", "outage", body); got != http.StatusOK {
+		t.Fatalf("status %d", got)
+	}
+	waitFor(t, "the delivery to fail", func() bool {
+		status, _, _, _ := deliveryStatus(t, h.path, "outage")
+		return status == string(store.DeliveryFailed)
+	})
+	if got := h.postSigned("pull_request", "outage", body); got != http.StatusOK {
+		t.Fatalf("redelivery: status %d", got)
+	}
+	waitFor(t, "the redelivery to run", func() bool {
+		status, _, _, _ := deliveryStatus(t, h.path, "outage")
+		return status == string(store.DeliveryProcessed)
+	})
+	if got := rec.count("outage"); got != 2 {
+		t.Errorf("handler ran %d times, want 2: once failing, once for the redelivery", got)
+	}
+	// Processed: a further redelivery is a duplicate.
+	if got := h.postSigned("pull_request", "outage", body); got != http.StatusOK {
+		t.Fatalf("status %d", got)
+	}
+	if err := h.stop(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := rec.count("outage"); got != 2 {
+		t.Errorf("handler ran %d times after a duplicate, want 2", got)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/google/go-github/v62/github"
+	"github.com/palantir/go-githubapp/githubapp"
 	"github.com/rs/zerolog"
 
 	"github.com/infra-agent/infra-agent/store"
@@ -19,6 +20,12 @@ type HookDeliveries interface {
 	RedeliverHookDelivery(ctx context.Context, deliveryID int64) (*github.HookDelivery, *github.Response, error)
 }
 
+// Log keys of the redelivery.
+const (
+	logKeyHookDelivery = "hook_delivery_id"
+	logKeyRedeliveries = "redeliveries"
+)
+
 // maxDeliveryPages bounds one look at GitHub's delivery log (100 per page).
 const maxDeliveryPages = 50
 
@@ -26,7 +33,8 @@ const maxDeliveryPages = 50
 // since: while the server was down, unreachable, or answering 5xx. A delivery
 // is redelivered when none of its attempts was answered 2xx or 4xx (a 4xx is
 // the server refusing it for good: a bad signature, a malformed payload) and
-// the store does not know its id. It returns how many it asked for.
+// the store has not handled it (it does not know its id, or it failed for
+// good and runs again when it comes back). It returns how many it asked for.
 func Redeliver(ctx context.Context, hooks HookDeliveries, st store.Store, since time.Time) (int, error) {
 	failed, err := failedDeliveries(ctx, hooks, since)
 	if err != nil {
@@ -47,7 +55,7 @@ func Redeliver(ctx context.Context, hooks HookDeliveries, st store.Store, since 
 	asked := 0
 	for _, guid := range guids {
 		if known[guid] {
-			continue // an attempt reached us after all; it is recorded
+			continue // an attempt reached us after all; it is recorded and ours to run
 		}
 		if _, _, err := hooks.RedeliverHookDelivery(ctx, failed[guid]); err != nil {
 			// go-github reports GitHub's 202 Accepted as an error.
@@ -57,7 +65,7 @@ func Redeliver(ctx context.Context, hooks HookDeliveries, st store.Store, since 
 			}
 		}
 		asked++
-		logger.Info().Str("github_delivery_id", guid).Int64("hook_delivery_id", failed[guid]).Msg("Asked GitHub to redeliver a webhook it could not deliver")
+		logger.Info().Str(githubapp.LogKeyDeliveryID, guid).Int64(logKeyHookDelivery, failed[guid]).Msg("Asked GitHub to redeliver a webhook it could not deliver")
 	}
 	return asked, nil
 }
@@ -107,46 +115,49 @@ func pending(answered map[string]bool, newest map[string]int64) map[string]int64
 	return out
 }
 
-// RedeliveryOptions times the redelivery loop.
+// RedeliveryOptions times the redelivery passes.
 type RedeliveryOptions struct {
-	// Every is the pause between looks at GitHub's delivery log (default 10 min).
-	Every time.Duration
-	// Startup is how far back the first look goes (default 6 h): a server that
+	// Startup is how far back the first pass goes (default 6 h): a server that
 	// was down missed everything since it stopped.
 	Startup time.Duration
-	// Window is how far back the later looks go (default 30 min).
+	// Window is how far back the later passes go (default 30 min).
 	Window time.Duration
 }
 
-// RunRedelivery calls Redeliver at start and then periodically until ctx
-// ends. It is the top of its goroutine: failures are logged and the next
-// look tries again.
-func RunRedelivery(ctx context.Context, hooks HookDeliveries, st store.Store, o RedeliveryOptions) {
-	if o.Every <= 0 {
-		o.Every = 10 * time.Minute
-	}
+// Redelivery asks GitHub, pass after pass, for the webhooks it could not
+// deliver. Run its Pass periodically on one replica (see package exclusive).
+type Redelivery struct {
+	hooks  HookDeliveries
+	store  store.Store
+	opts   RedeliveryOptions
+	passed bool
+}
+
+// NewRedelivery returns a Redelivery reading GitHub's log through hooks.
+func NewRedelivery(hooks HookDeliveries, st store.Store, o RedeliveryOptions) *Redelivery {
 	if o.Startup <= 0 {
 		o.Startup = 6 * time.Hour
 	}
 	if o.Window <= 0 {
 		o.Window = 30 * time.Minute
 	}
-	logger := zerolog.Ctx(ctx)
-	window := o.Startup
-	ticker := time.NewTicker(o.Every)
-	defer ticker.Stop()
-	for {
-		n, err := Redeliver(ctx, hooks, st, time.Now().Add(-window))
-		if err != nil && ctx.Err() == nil {
-			logger.Error().Err(err).Msg("Looking for webhooks GitHub could not deliver")
-		} else if n > 0 {
-			logger.Info().Int("redeliveries", n).Msg("Asked GitHub to redeliver webhooks")
-		}
-		window = o.Window
-		select {
-		case <-ctx.Done():
-			return
-		case <-ticker.C:
-		}
+	return &Redelivery{hooks: hooks, store: st, opts: o}
+}
+
+// Pass looks back the start-up window on its first success, then the short
+// window, and asks for what GitHub could not deliver.
+func (r *Redelivery) Pass(ctx context.Context) error {
+	window := r.opts.Window
+	if !r.passed {
+		window = r.opts.Startup
 	}
+	n, err := Redeliver(ctx, r.hooks, r.store, time.Now().Add(-window))
+	if err != nil {
+		return fmt.Errorf("looking for webhooks GitHub could not deliver: %w", err)
+	}
+	r.passed = true
+	if n > 0 {
+		zerolog.Ctx(ctx).Info().Int(logKeyRedeliveries, n).Msg("Asked GitHub to redeliver webhooks")
+	}
+	return nil
 }

@@ -43,9 +43,13 @@ func TestRedeliver(t *testing.T) {
 	add("bad-signature", 400, now.Add(-10*time.Minute))
 	add("stored-but-slow", 504, now.Add(-5*time.Minute))
 	add("too-old", 502, now.Add(-2*time.Hour))
-	if _, err := st.InsertDeliveries(context.Background(), []store.Delivery{{
-		ID: "stored-but-slow", Event: "issue_comment", Payload: []byte(`{}`), ReceivedAt: now, Status: store.DeliveryPending,
-	}}); err != nil {
+	// Stored once, then failed for good: it is not handled, so it is asked for
+	// again (and runs when it comes: a failed delivery is revived).
+	failedHere := add("failed-here", 502, now.Add(-15*time.Minute))
+	if _, err := st.InsertDeliveries(context.Background(), []store.Delivery{
+		{ID: "stored-but-slow", Event: "issue_comment", Payload: []byte(`{}`), ReceivedAt: now, Status: store.DeliveryPending},
+		{ID: "failed-here", Event: "issue_comment", Payload: []byte(`{}`), ReceivedAt: now, Status: store.DeliveryFailed},
+	}); err != nil {
 		t.Fatal(err)
 	}
 
@@ -55,10 +59,39 @@ func TestRedeliver(t *testing.T) {
 	}
 	got := fake.Redeliveries()
 	slices.Sort(got)
-	want := []int64{down, lastTimeout}
+	want := []int64{down, lastTimeout, failedHere}
 	slices.Sort(want)
-	if n != 2 || !slices.Equal(got, want) {
-		t.Errorf("redelivered %d: attempts %v, want %v (the newest attempt of server-down and timed-out-twice, not %d)",
+	if n != 3 || !slices.Equal(got, want) {
+		t.Errorf("redelivered %d: attempts %v, want %v (the newest attempt of server-down, timed-out-twice and failed-here, not %d)",
 			n, got, want, firstTimeout)
+	}
+}
+
+// TestRedeliveryLooksBackFurtherAtStart: the first pass reads GitHub's log
+// back to the start-up window, later passes only the short one.
+func TestRedeliveryLooksBackFurtherAtStart(t *testing.T) {
+	fake := fakegithub.New(t)
+	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "intake.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	now := time.Now().UTC()
+	fake.AddHookDelivery(fakegithub.HookDelivery{GUID: "missed-at-night", Event: "issues", StatusCode: 502,
+		DeliveredAt: now.Add(-5 * time.Hour), InstallationID: 1})
+	r := intake.NewRedelivery(fake.AppClient(t).Apps, st, intake.RedeliveryOptions{})
+	if err := r.Pass(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := len(fake.Redeliveries()); got != 1 {
+		t.Fatalf("%d redeliveries at start, want the one 5 hours back", got)
+	}
+	earlier := fake.AddHookDelivery(fakegithub.HookDelivery{GUID: "missed-earlier", Event: "issues", StatusCode: 502,
+		DeliveredAt: now.Add(-3 * time.Hour), InstallationID: 1})
+	if err := r.Pass(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := fake.Redeliveries(); slices.Contains(got, earlier) {
+		t.Errorf("redeliveries %v include the delivery 3 hours back: later passes look back 30 minutes", got)
 	}
 }

@@ -43,6 +43,7 @@ const (
 	logKeyEnqueued   = "enqueued"
 	logKeyAttempt    = "attempt"
 	logKeyRetryIn    = "retry_in"
+	logKeyReplica    = "replica"
 )
 
 // ErrShuttingDown is returned by Schedule and Recover after Shutdown began.
@@ -59,9 +60,9 @@ type options struct {
 	maxBatch       int
 	handlerTimeout time.Duration
 	sweepInterval  time.Duration
-	sweepGrace     time.Duration
-	maxAttempts    int
-	retryBackoff   time.Duration
+	lease          time.Duration
+	replica        string
+	retry          RetryPolicy
 	registerer     prometheus.Registerer
 }
 
@@ -78,24 +79,24 @@ func WithMaxBatch(n int) Option { return func(o *options) { o.maxBatch = n } }
 // WithHandlerTimeout bounds one handler run (default 2 minutes).
 func WithHandlerTimeout(d time.Duration) Option { return func(o *options) { o.handlerTimeout = d } }
 
-// WithSweepInterval sets how often the sweeper re-reads pending deliveries
-// (default 30 seconds).
+// WithSweepInterval sets how often the sweeper claims pending deliveries
+// (default: half the lease or half the retry backoff, whichever is shorter).
 func WithSweepInterval(d time.Duration) Option { return func(o *options) { o.sweepInterval = d } }
 
-// WithSweepGrace sets how old a pending delivery that this process did not
-// store itself must be before the sweeper takes it (default 5 minutes). With
-// several replicas on one database, a young pending delivery is most likely
-// still queued at the replica that received it.
-func WithSweepGrace(d time.Duration) Option { return func(o *options) { o.sweepGrace = d } }
+// WithLease sets how long this replica's claim on a delivery lasts without
+// renewal (default 30 seconds): the time after which another replica takes
+// over the deliveries of one that died. Leases are renewed every third of it.
+func WithLease(d time.Duration) Option { return func(o *options) { o.lease = d } }
 
-// WithRetries sets how many times a delivery whose handler fails is tried in
-// all (default 4) and the wait before the first retry (default 1 minute),
-// doubled before each next one. A handler fails mostly when GitHub does (an
+// WithReplica names this replica in the store's leases (default: host name,
+// process id and a random suffix). Names must differ between replicas.
+func WithReplica(name string) Option { return func(o *options) { o.replica = name } }
+
+// WithRetries sets when a delivery whose handler failed is tried again
+// (default DefaultRetryPolicy). A handler fails mostly when GitHub does (an
 // outage past the client's own retries); handlers are idempotent on their
 // trigger, so a retry does not repeat what the failed attempt did.
-func WithRetries(attempts int, backoff time.Duration) Option {
-	return func(o *options) { o.maxAttempts, o.retryBackoff = attempts, backoff }
-}
+func WithRetries(p RetryPolicy) Option { return func(o *options) { o.retry = p } }
 
 // WithRegisterer registers the intake's metrics with r.
 func WithRegisterer(r prometheus.Registerer) Option { return func(o *options) { o.registerer = r } }
@@ -108,6 +109,10 @@ type task struct {
 	logger   zerolog.Logger
 	// attempts counts the earlier, failed, attempts.
 	attempts int
+	// received is when the delivery arrived: retries stop at the retry window.
+	received time.Time
+	// leasedUntil is when the lease taken with the task ends, unless renewed.
+	leasedUntil time.Time
 }
 
 // Scheduler records deliveries durably and runs them asynchronously. Create
@@ -121,14 +126,14 @@ type Scheduler struct {
 	queue    chan task
 
 	// mu guards the fields below it.
-	mu         sync.Mutex
-	closing    bool
-	active     sync.WaitGroup      // Schedule and Recover calls under way
-	claims     map[string]struct{} // deliveries queued or running here
-	overflowed map[string]struct{} // stored here but deferred: the sweeper takes them without grace
-	sweeping   bool
-	finished   map[string]struct{} // finished while a sweep was reading: its read may be stale
-	recovered  time.Time           // Recover took responsibility for deliveries received before this
+	mu       sync.Mutex
+	closing  bool
+	active   sync.WaitGroup      // Schedule and Recover calls under way
+	claims   map[string]struct{} // deliveries queued or running here
+	sweeping bool
+	finished map[string]struct{} // finished while a sweep was reading: its read may be stale
+	// renewed is when this replica's leases were last renewed (or taken).
+	renewed time.Time
 
 	sweepMu     sync.Mutex // one sweep at a time
 	behind      atomic.Bool
@@ -155,13 +160,20 @@ func Start(ctx context.Context, st store.Store, handlers []githubapp.EventHandle
 		queueSize:      1024,
 		maxBatch:       256,
 		handlerTimeout: 2 * time.Minute,
-		sweepInterval:  30 * time.Second,
-		sweepGrace:     5 * time.Minute,
-		maxAttempts:    4,
-		retryBackoff:   time.Minute,
+		lease:          DefaultLease,
+		retry:          DefaultRetryPolicy(),
 	}
 	for _, opt := range opts {
 		opt(&o)
+	}
+	if o.sweepInterval == 0 {
+		o.sweepInterval = min(o.lease, o.retry.Backoff) / 2
+	}
+	if o.replica == "" {
+		o.replica = replicaName()
+	}
+	if err := o.retry.validate(); err != nil {
+		return nil, fmt.Errorf("starting intake: %w", err)
 	}
 	switch {
 	case st == nil:
@@ -172,10 +184,8 @@ func Start(ctx context.Context, st store.Store, handlers []githubapp.EventHandle
 		return nil, fmt.Errorf("starting intake: queue size %d, want at least 1", o.queueSize)
 	case o.maxBatch < 1:
 		return nil, fmt.Errorf("starting intake: batch size %d, want at least 1", o.maxBatch)
-	case o.handlerTimeout <= 0 || o.sweepInterval <= 0 || o.sweepGrace < 0:
-		return nil, errors.New("starting intake: handler timeout and sweep interval must be positive, sweep grace not negative")
-	case o.maxAttempts < 1 || o.retryBackoff < 0:
-		return nil, fmt.Errorf("starting intake: %d attempts (want at least 1), retry backoff %s (want not negative)", o.maxAttempts, o.retryBackoff)
+	case o.handlerTimeout <= 0 || o.sweepInterval <= 0 || o.lease <= 0:
+		return nil, errors.New("starting intake: handler timeout, sweep interval and lease must be positive")
 	}
 	s := &Scheduler{
 		store:       st,
@@ -183,7 +193,7 @@ func Start(ctx context.Context, st store.Store, handlers []githubapp.EventHandle
 		opts:        o,
 		queue:       make(chan task, o.queueSize),
 		claims:      map[string]struct{}{},
-		overflowed:  map[string]struct{}{},
+		renewed:     time.Now(),
 		kick:        make(chan struct{}, 1),
 		stopSweeper: make(chan struct{}),
 		sweeperDone: make(chan struct{}),
@@ -216,8 +226,12 @@ func Start(ctx context.Context, st store.Store, handlers []githubapp.EventHandle
 		go s.work(work)
 	}
 	go s.sweepLoop(base)
+	zerolog.Ctx(ctx).Debug().Str(logKeyReplica, o.replica).Msg("Webhook intake started")
 	return s, nil
 }
+
+// Replica returns the name this replica's leases are held under.
+func (s *Scheduler) Replica() string { return s.opts.replica }
 
 // Schedule records d and queues it. It returns once d is committed to the
 // store (nil), known already (nil: GitHub redelivered it), refused as invalid
@@ -240,12 +254,18 @@ func (s *Scheduler) Schedule(ctx context.Context, d githubapp.Dispatch) error {
 	defer s.active.Done()
 
 	s.metrics.received.WithLabelValues(d.EventType).Inc()
+	now := time.Now()
+	// Leased to this replica from the start: no other replica's sweep takes
+	// it while it waits in this one's queue.
+	leasedUntil := now.Add(s.opts.lease)
 	created, err := s.commits.Do(ctx, store.Delivery{
 		ID:         d.DeliveryID,
 		Event:      d.EventType,
 		Payload:    d.Payload,
-		ReceivedAt: time.Now(),
+		ReceivedAt: now,
 		Status:     store.DeliveryPending,
+		LeaseOwner: s.opts.replica,
+		LeaseUntil: leasedUntil,
 	})
 	if err != nil {
 		if claimed {
@@ -262,7 +282,7 @@ func (s *Scheduler) Schedule(ctx context.Context, d githubapp.Dispatch) error {
 		logger.Info().Msg("Ignoring duplicate webhook delivery")
 		return nil
 	}
-	s.enqueue(task{dispatch: d, logger: *logger}, claimed)
+	s.enqueue(task{dispatch: d, logger: *logger, received: now, leasedUntil: leasedUntil}, claimed)
 	return nil
 }
 
@@ -298,8 +318,8 @@ func (s *Scheduler) enqueue(t task, claimed bool) {
 	select {
 	case s.queue <- t:
 	default:
+		// Still leased to this replica: its own sweeper claims it again.
 		delete(s.claims, id)
-		s.overflowed[id] = struct{}{}
 		s.behind.Store(true)
 		s.metrics.deferred.WithLabelValues(t.dispatch.EventType).Inc()
 		t.logger.Warn().Int(logKeyQueueDepth, len(s.queue)).Msg("Delivery queue full, leaving the stored delivery to the sweeper")
@@ -344,6 +364,7 @@ func (s *Scheduler) Shutdown(ctx context.Context) error {
 			close(s.queue)
 			s.workersDone.Wait()
 			s.recordings.Wait()
+			s.releaseLeases(ctx)
 			close(s.drained)
 		}()
 	})
@@ -353,5 +374,16 @@ func (s *Scheduler) Shutdown(ctx context.Context) error {
 	case <-ctx.Done():
 		s.cancelWork()
 		return fmt.Errorf("draining intake: %w", ctx.Err())
+	}
+}
+
+// releaseLeases ends this replica's leases on what it leaves pending, so the
+// next replica (or this one, restarted) takes those deliveries at once
+// instead of waiting for the leases to lapse.
+func (s *Scheduler) releaseLeases(ctx context.Context) {
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), finishTimeout)
+	defer cancel()
+	if err := s.store.RenewLeases(rctx, s.opts.replica, time.Time{}); err != nil {
+		zerolog.Ctx(ctx).Warn().Err(err).Msg("Releasing delivery leases at shutdown failed; they lapse on their own")
 	}
 }

@@ -123,7 +123,9 @@ func TestRestartRunsPendingOnce(t *testing.T) {
 	body := fixture(t, "issue_comment-01-created.json")
 	stuck := newRecorder("issue_comment")
 	stuck.release = make(chan struct{}) // never closed: the first process never finishes
-	first := newHarness(t, "", []githubapp.EventHandler{stuck}, intake.WithWorkers(1), intake.WithSweepInterval(time.Hour))
+	// A short lease: what the first process leaves leased is taken over soon.
+	lease := intake.WithLease(300 * time.Millisecond)
+	first := newHarness(t, "", []githubapp.EventHandler{stuck}, intake.WithWorkers(1), intake.WithSweepInterval(time.Hour), lease)
 	ids := []string{"restart-1", "restart-2", "restart-3"}
 	for _, id := range ids {
 		if got := first.postSigned("issue_comment", id, body); got != http.StatusOK {
@@ -142,12 +144,11 @@ func TestRestartRunsPendingOnce(t *testing.T) {
 		}
 	}
 
-	// The queue holds one: Recover queues the oldest and the sweeper brings in
-	// the rest, although they are younger than the sweep grace, because they
-	// were stored before this process started.
+	// The queue holds one: Recover and the sweeper claim them as the first
+	// process's leases end, one at a time.
 	rec := newRecorder("issue_comment")
 	second := newHarness(t, first.path, []githubapp.EventHandler{rec},
-		intake.WithWorkers(1), intake.WithQueueSize(1), intake.WithSweepInterval(10*time.Millisecond))
+		intake.WithWorkers(1), intake.WithQueueSize(1), intake.WithSweepInterval(10*time.Millisecond), lease)
 	if err := second.sched.Recover(context.Background()); err != nil {
 		t.Fatalf("Recover: %v", err)
 	}
@@ -170,31 +171,28 @@ func TestRestartRunsPendingOnce(t *testing.T) {
 	}
 }
 
-// TestSweeperGrace stores deliveries as another replica would: the sweeper
-// takes the one old enough to be abandoned and leaves the young one to the
-// replica that is presumably running it.
-func TestSweeperGrace(t *testing.T) {
+// TestSweeperClaimsOnlyLapsedLeases stores deliveries as other replicas
+// would: the sweeper takes those whose lease lapsed (their replica died) or
+// that have none, and leaves the one a live replica holds.
+func TestSweeperClaimsOnlyLapsedLeases(t *testing.T) {
 	rec := newRecorder("issue_comment")
-	h := newHarness(t, "", []githubapp.EventHandler{rec},
-		intake.WithSweepInterval(5*time.Millisecond), intake.WithSweepGrace(time.Hour))
-	if err := h.sched.Recover(context.Background()); err != nil {
-		t.Fatalf("Recover: %v", err)
-	}
+	h := newHarness(t, "", []githubapp.EventHandler{rec}, intake.WithSweepInterval(5*time.Millisecond))
 	body := fixture(t, "issue_comment-00-created.json")
 	now := time.Now()
 	if _, err := h.store.InsertDeliveries(context.Background(), []store.Delivery{
-		{ID: "foreign-young", Event: "issue_comment", Payload: body, ReceivedAt: now},
-		{ID: "foreign-old", Event: "issue_comment", Payload: body, ReceivedAt: now.Add(-2 * time.Hour)},
+		{ID: "held", Event: "issue_comment", Payload: body, ReceivedAt: now.Add(-time.Hour), LeaseOwner: "alive", LeaseUntil: now.Add(time.Hour)},
+		{ID: "lapsed", Event: "issue_comment", Payload: body, ReceivedAt: now, LeaseOwner: "dead", LeaseUntil: now.Add(-time.Second)},
+		{ID: "unleased", Event: "issue_comment", Payload: body, ReceivedAt: now},
 	}); err != nil {
 		t.Fatalf("InsertDeliveries: %v", err)
 	}
-	waitFor(t, "the abandoned delivery", func() bool { return rec.count("foreign-old") == 1 })
+	waitFor(t, "the abandoned deliveries", func() bool { return rec.count("lapsed") == 1 && rec.count("unleased") == 1 })
 	time.Sleep(50 * time.Millisecond) // more sweeps
-	if got := rec.count("foreign-young"); got != 0 {
-		t.Errorf("the young delivery of another replica ran %d times, want 0", got)
+	if got := rec.count("held"); got != 0 {
+		t.Errorf("the delivery a live replica holds ran %d times here, want 0", got)
 	}
-	if status, _, _, _ := deliveryStatus(t, h.path, "foreign-young"); status != string(store.DeliveryPending) {
-		t.Errorf("young delivery is %q, want pending", status)
+	if status, _, _, _ := deliveryStatus(t, h.path, "held"); status != string(store.DeliveryPending) {
+		t.Errorf("held delivery is %q, want pending", status)
 	}
 }
 

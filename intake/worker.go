@@ -26,6 +26,13 @@ func (s *Scheduler) work(ctx context.Context) {
 			s.release(t.dispatch.DeliveryID, false)
 			continue
 		}
+		if !s.holdsLease(t) {
+			// This replica could not renew its leases for a while: another
+			// may have claimed the delivery. Leave it to whoever holds it.
+			t.logger.Warn().Msg("Delivery lease may have lapsed; not running it here")
+			s.release(t.dispatch.DeliveryID, false)
+			continue
+		}
 		s.run(ctx, t)
 		// Deliveries were deferred while the queue was full; now that it is
 		// nearly empty, have the sweeper bring them in without waiting for its
@@ -37,6 +44,19 @@ func (s *Scheduler) work(ctx context.Context) {
 			}
 		}
 	}
+}
+
+// holdsLease reports whether t's lease, as taken or last renewed, has a
+// margin left: a sixth of the lease, for clocks and the store's latency.
+func (s *Scheduler) holdsLease(t task) bool {
+	s.mu.Lock()
+	renewed := s.renewed
+	s.mu.Unlock()
+	until := renewed.Add(s.opts.lease)
+	if t.leasedUntil.After(until) {
+		until = t.leasedUntil
+	}
+	return time.Now().Before(until.Add(-s.opts.lease / 6))
 }
 
 // run calls the handler of one delivery with its own timeout and records the
@@ -53,21 +73,7 @@ func (s *Scheduler) run(base context.Context, t task) {
 		s.release(d.DeliveryID, false)
 		return
 	}
-	status, errText := store.DeliveryProcessed, ""
-	switch attempt := t.attempts + 1; {
-	case err != nil && attempt < s.opts.maxAttempts:
-		// Pending again: the sweeper runs it after the backoff.
-		status, errText = store.DeliveryPending, err.Error()
-		s.metrics.retried.WithLabelValues(d.EventType).Inc()
-		t.logger.Warn().Err(err).Int(logKeyAttempt, attempt).Dur(logKeyRetryIn, s.retryDelay(attempt)).
-			Msg("Webhook handler failed; will retry")
-	case err != nil:
-		status, errText = store.DeliveryFailed, err.Error()
-		s.metrics.failed.WithLabelValues(d.EventType).Inc()
-		t.logger.Error().Err(err).Int(logKeyAttempt, attempt).Msg("Webhook handler failed")
-	default:
-		s.metrics.processed.WithLabelValues(d.EventType).Inc()
-	}
+	record := s.outcome(t, err)
 	// The worker moves on while the outcome is written: the store commits
 	// concurrent outcomes together, and a worker waiting for each commit
 	// would cap throughput at workers per commit latency.
@@ -80,13 +86,41 @@ func (s *Scheduler) run(base context.Context, t task) {
 		}()
 		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), finishTimeout)
 		defer cancel()
-		if err := s.store.FinishDelivery(fctx, d.DeliveryID, status, errText); err != nil {
+		if err := record(fctx); err != nil {
 			// It stays pending and runs again later: handlers are idempotent
 			// on their trigger, so a repeat is safer than a loss.
 			t.logger.Error().Err(err).Msg("Recording the delivery outcome failed")
 		}
 		s.release(d.DeliveryID, true)
 	}()
+}
+
+// outcome counts and logs the result of an attempt and returns how to record
+// it: processed, pending until its next attempt, or failed for good.
+func (s *Scheduler) outcome(t task, err error) func(context.Context) error {
+	d := t.dispatch
+	if err == nil {
+		s.metrics.processed.WithLabelValues(d.EventType).Inc()
+		return func(ctx context.Context) error {
+			return s.store.FinishDelivery(ctx, d.DeliveryID, store.DeliveryProcessed, "")
+		}
+	}
+	attempt := t.attempts + 1
+	wait, again := s.opts.retry.Next(attempt, time.Since(t.received))
+	if !again {
+		s.metrics.failed.WithLabelValues(d.EventType).Inc()
+		t.logger.Error().Err(err).Int(logKeyAttempt, attempt).Msg("Webhook handler failed")
+		return func(ctx context.Context) error {
+			return s.store.FinishDelivery(ctx, d.DeliveryID, store.DeliveryFailed, err.Error())
+		}
+	}
+	s.metrics.retried.WithLabelValues(d.EventType).Inc()
+	t.logger.Warn().Err(err).Int(logKeyAttempt, attempt).Dur(logKeyRetryIn, wait).Msg("Webhook handler failed; will retry")
+	// Pending again: whichever replica's sweeper comes first after the wait
+	// runs it.
+	return func(ctx context.Context) error {
+		return s.store.RetryDelivery(ctx, d.DeliveryID, err.Error(), time.Now().Add(wait))
+	}
 }
 
 // execute calls the handler, turning a panic into an error.
@@ -100,16 +134,22 @@ func execute(ctx context.Context, d githubapp.Dispatch) (err error) {
 	return d.Execute(ctx)
 }
 
-// sweepLoop re-reads pending deliveries on every tick, and when a worker says
-// the queue has room again for deliveries that were deferred.
+// sweepLoop claims pending deliveries on every tick, and when a worker says
+// the queue has room again for deliveries that were deferred; it renews this
+// replica's leases every third of a lease.
 func (s *Scheduler) sweepLoop(ctx context.Context) {
 	defer close(s.sweeperDone)
 	ticker := time.NewTicker(s.opts.sweepInterval)
 	defer ticker.Stop()
+	renew := time.NewTicker(s.opts.lease / 3)
+	defer renew.Stop()
 	for {
 		select {
 		case <-s.stopSweeper:
 			return
+		case <-renew.C:
+			s.renewLeases(ctx)
+			continue
 		case <-ticker.C:
 		case <-s.kick:
 		}
@@ -121,13 +161,24 @@ func (s *Scheduler) sweepLoop(ctx context.Context) {
 	}
 }
 
-// Recover queues the deliveries that were stored but not finished before this
-// process started, as many as the queue holds; the sweeper runs the rest as
-// the queue drains. Call it once at start-up, before or after serving.
-//
-// With several replicas on one database, a delivery another replica stored
-// just before this one started may run on both; handlers are idempotent on
-// their trigger (store.CreateJob), so the repeat creates nothing.
+// renewLeases extends this replica's leases on the deliveries it holds.
+func (s *Scheduler) renewLeases(ctx context.Context) {
+	now := time.Now()
+	rctx, cancel := context.WithTimeout(ctx, s.opts.lease/3)
+	defer cancel()
+	if err := s.store.RenewLeases(rctx, s.opts.replica, now.Add(s.opts.lease)); err != nil {
+		zerolog.Ctx(ctx).Error().Err(err).Msg("Renewing delivery leases failed")
+		return
+	}
+	s.mu.Lock()
+	s.renewed = now
+	s.mu.Unlock()
+}
+
+// Recover claims and queues the pending deliveries no live replica holds:
+// those a previous process stored but did not finish, once their leases have
+// lapsed (at once after a clean shutdown, which releases them). It is a sweep;
+// the sweeper keeps doing it periodically.
 func (s *Scheduler) Recover(ctx context.Context) error {
 	s.mu.Lock()
 	if s.closing {
@@ -135,9 +186,6 @@ func (s *Scheduler) Recover(ctx context.Context) error {
 		return ErrShuttingDown
 	}
 	s.active.Add(1)
-	if s.recovered.IsZero() {
-		s.recovered = time.Now()
-	}
 	s.mu.Unlock()
 	defer s.active.Done()
 
@@ -145,17 +193,11 @@ func (s *Scheduler) Recover(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("recovering pending deliveries: %w", err)
 	}
-	zerolog.Ctx(ctx).Info().Int(logKeyRecovered, n).Msg("Queued deliveries stored before start-up")
+	zerolog.Ctx(ctx).Info().Int(logKeyRecovered, n).Str(logKeyReplica, s.opts.replica).Msg("Queued deliveries stored before start-up")
 	return nil
 }
 
-// retryDelay is how long after its attempts-th failed attempt a delivery is
-// tried again: the backoff, doubled for each attempt after the first.
-func (s *Scheduler) retryDelay(attempts int) time.Duration {
-	return s.opts.retryBackoff << min(max(attempts-1, 0), 16)
-}
-
-// sweep queues pending deliveries that no worker here holds, as many as the
+// sweep claims pending deliveries that no worker here holds, as many as the
 // queue has room for, and returns how many it queued.
 func (s *Scheduler) sweep(ctx context.Context) (int, error) {
 	s.sweepMu.Lock()
@@ -166,7 +208,6 @@ func (s *Scheduler) sweep(ctx context.Context) (int, error) {
 	held := len(s.claims)
 	s.sweeping = true
 	s.finished = map[string]struct{}{}
-	recovered := s.recovered
 	s.mu.Unlock()
 	defer func() {
 		s.mu.Lock()
@@ -180,56 +221,13 @@ func (s *Scheduler) sweep(ctx context.Context) (int, error) {
 	}
 	s.behind.Store(false)
 
-	// Pending includes the deliveries held here; read enough to get past them.
-	pending, err := s.store.PendingDeliveries(ctx, held+room)
+	// The claim returns the deliveries held here too; read enough to get past them.
+	leasedUntil := time.Now().Add(s.opts.lease)
+	pending, err := s.store.ClaimDeliveries(ctx, s.opts.replica, leasedUntil, held+room)
 	if err != nil {
-		return 0, fmt.Errorf("reading pending deliveries: %w", err)
+		return 0, fmt.Errorf("claiming pending deliveries: %w", err)
 	}
-	graceCutoff := time.Now().Add(-s.opts.sweepGrace)
-	var unhandled []store.Delivery
-	queued := 0
-
-	s.mu.Lock()
-	for _, d := range pending {
-		if _, ok := s.claims[d.ID]; ok {
-			continue
-		}
-		if _, ok := s.finished[d.ID]; ok {
-			continue
-		}
-		_, ours := s.overflowed[d.ID]
-		if !ours && d.ReceivedAt.After(graceCutoff) && (recovered.IsZero() || d.ReceivedAt.After(recovered)) {
-			continue
-		}
-		if d.Attempts > 0 && time.Now().Before(d.LastAttemptAt.Add(s.retryDelay(d.Attempts))) {
-			continue // a failed attempt's backoff is not over
-		}
-		h, ok := s.handlers[d.Event]
-		if !ok {
-			unhandled = append(unhandled, d)
-			continue
-		}
-		t := task{
-			dispatch: githubapp.Dispatch{Handler: h, EventType: d.Event, DeliveryID: d.ID, Payload: d.Payload},
-			logger: zerolog.Ctx(ctx).With().
-				Str(githubapp.LogKeyEventType, d.Event).
-				Str(githubapp.LogKeyDeliveryID, d.ID).
-				Logger(),
-			attempts: d.Attempts,
-		}
-		s.claims[d.ID] = struct{}{}
-		select {
-		case s.queue <- t:
-			delete(s.overflowed, d.ID)
-			queued++
-			continue
-		default:
-		}
-		delete(s.claims, d.ID)
-		s.behind.Store(true)
-		break
-	}
-	s.mu.Unlock()
+	unhandled, queued := s.queueClaimed(ctx, pending, leasedUntil)
 	if len(pending) == held+room {
 		// The read was cut at its limit: more may be waiting, so sweep again
 		// as soon as the queue has room.
@@ -247,4 +245,47 @@ func (s *Scheduler) sweep(ctx context.Context) (int, error) {
 		zerolog.Ctx(ctx).Info().Int(logKeyEnqueued, queued).Msg("Queued pending deliveries")
 	}
 	return queued, nil
+}
+
+// queueClaimed queues the claimed deliveries that are not queued or running
+// here already, while the queue has room, and returns those no handler takes.
+func (s *Scheduler) queueClaimed(ctx context.Context, pending []store.Delivery, leasedUntil time.Time) ([]store.Delivery, int) {
+	var unhandled []store.Delivery
+	queued := 0
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, d := range pending {
+		if _, ok := s.claims[d.ID]; ok {
+			continue
+		}
+		if _, ok := s.finished[d.ID]; ok {
+			continue
+		}
+		h, ok := s.handlers[d.Event]
+		if !ok {
+			unhandled = append(unhandled, d)
+			continue
+		}
+		t := task{
+			dispatch: githubapp.Dispatch{Handler: h, EventType: d.Event, DeliveryID: d.ID, Payload: d.Payload},
+			logger: zerolog.Ctx(ctx).With().
+				Str(githubapp.LogKeyEventType, d.Event).
+				Str(githubapp.LogKeyDeliveryID, d.ID).
+				Logger(),
+			attempts:    d.Attempts,
+			received:    d.ReceivedAt,
+			leasedUntil: leasedUntil,
+		}
+		s.claims[d.ID] = struct{}{}
+		select {
+		case s.queue <- t:
+			queued++
+			continue
+		default:
+		}
+		delete(s.claims, d.ID)
+		s.behind.Store(true)
+		break
+	}
+	return unhandled, queued
 }

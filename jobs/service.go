@@ -54,7 +54,6 @@ const (
 const (
 	DefaultQueuedTimeout  = 5 * time.Minute
 	DefaultRunningTimeout = wire.MissedHeartbeats * wire.HeartbeatEvery
-	DefaultWatchdogEvery  = time.Minute
 )
 
 // DefaultDispatchBackoff is the wait before each dispatch retry: three retries

@@ -118,29 +118,3 @@ func TestRecordInstallation(t *testing.T) {
 	}
 	h.expectCalls()
 }
-
-func TestRunWatchdogSweepsUntilCancelled(t *testing.T) {
-	h := newHarness(t, nil)
-	h.submit(commentTask(ActionRun, wire.KindFix, "alice", h.addComment("alice", "/agent fix")))
-	h.callsSince()
-	h.clock.Advance(time.Hour)
-
-	ctx, cancel := context.WithCancel(h.ctx("watchdog"))
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		h.svc.RunWatchdog(ctx, 5*time.Millisecond)
-	}()
-	deadline := time.Now().Add(30 * time.Second)
-	// The comment is the last thing a timeout does.
-	for len(h.appComments(testPR)) == 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("the watchdog never timed the job out")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	cancel()
-	<-done
-	job := h.onlyJob()
-	h.expectCalls(callPatchCheckRun(job.CheckRunID), callCommentPR)
-}

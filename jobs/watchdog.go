@@ -121,28 +121,3 @@ func (s *Service) timeOut(ctx context.Context, j store.Job, stall checks.JobStal
 	}
 	return errors.Join(errs...)
 }
-
-// RunWatchdog sweeps every interval (DefaultWatchdogEvery when not positive)
-// until ctx ends. A failed pass is logged and the next one tries again: the
-// watchdog is the last line that keeps jobs from hanging.
-func (s *Service) RunWatchdog(ctx context.Context, every time.Duration) {
-	if every <= 0 {
-		every = DefaultWatchdogEvery
-	}
-	ticker := time.NewTicker(every)
-	defer ticker.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-ticker.C:
-		}
-		// A pass may take longer than a short interval; the ticker drops the
-		// ticks it misses.
-		pass, cancel := context.WithTimeout(ctx, max(every, time.Minute))
-		if err := s.Sweep(pass); err != nil {
-			zerolog.Ctx(ctx).Error().Err(err).Msg("watchdog pass failed")
-		}
-		cancel()
-	}
-}

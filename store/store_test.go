@@ -2,26 +2,18 @@ package store_test
 
 import (
 	"context"
-	"database/sql"
-	"fmt"
 	"net/url"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver, for the admin connection
-
+	"github.com/infra-agent/infra-agent/internal/testkit"
 	"github.com/infra-agent/infra-agent/store"
 	"github.com/infra-agent/infra-agent/store/storetest"
 )
-
-// postgresEnv names the variable holding the URL of the PostgreSQL server the
-// tests use (a superuser on a throwaway cluster; scripts/postgres.sh prints it).
-const postgresEnv = "INFRA_AGENT_TEST_POSTGRES"
 
 func TestSQLite(t *testing.T) {
 	storetest.Run(t, storetest.Opener(func(t *testing.T) string {
@@ -98,55 +90,8 @@ func TestOpenErrors(t *testing.T) {
 	}
 }
 
-// postgresURL returns the test server's URL, or fails t: a skipped test
-// could not fail.
-func postgresURL(t *testing.T) (string, *url.URL) {
-	t.Helper()
-	base := os.Getenv(postgresEnv)
-	if base == "" {
-		t.Fatalf("%s is not set: the PostgreSQL store tests need a real server. "+
-			"Run `export %s=$(scripts/postgres.sh)` (it installs and starts a throwaway cluster) or the project's test command", postgresEnv, postgresEnv)
-	}
-	u, err := url.Parse(base)
-	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
-		t.Fatalf("%s must be a postgres:// URL", postgresEnv)
-	}
-	return base, u
-}
+// postgresURL returns the test server's URL, or fails t.
+func postgresURL(t *testing.T) (string, *url.URL) { return testkit.PostgresURL(t) }
 
-// postgresSchema creates a schema of its own for t on the test server and
-// returns a DSN whose search_path selects it; the schema is dropped when t
-// ends. Tests in parallel never see each other's tables.
-func postgresSchema(t *testing.T) string {
-	t.Helper()
-	base, u := postgresURL(t)
-	admin, err := sql.Open("pgx", base)
-	if err != nil {
-		t.Fatalf("connecting to %s: %v", postgresEnv, err)
-	}
-	defer func() { _ = admin.Close() }()
-	name := regexp.MustCompile(`[^a-z0-9]+`).ReplaceAllString(strings.ToLower(t.Name()), "_")
-	if len(name) > 40 {
-		name = name[len(name)-40:]
-	}
-	schema := fmt.Sprintf("t_%s_%x", name, time.Now().UnixNano()) // at most 63 bytes, PostgreSQL's limit
-	ctx := context.Background()
-	if _, err := admin.ExecContext(ctx, `CREATE SCHEMA "`+schema+`"`); err != nil {
-		t.Fatalf("creating schema %s (is the server from scripts/postgres.sh running?): %v", schema, err)
-	}
-	t.Cleanup(func() {
-		db, err := sql.Open("pgx", base)
-		if err != nil {
-			t.Errorf("dropping schema %s: %v", schema, err)
-			return
-		}
-		defer func() { _ = db.Close() }()
-		if _, err := db.ExecContext(context.Background(), `DROP SCHEMA "`+schema+`" CASCADE`); err != nil {
-			t.Errorf("dropping schema %s: %v", schema, err)
-		}
-	})
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
-}
+// postgresSchema returns a DSN of a schema of t's own on the test server.
+func postgresSchema(t *testing.T) string { return testkit.PostgresSchema(t) }

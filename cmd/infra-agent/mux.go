@@ -11,16 +11,42 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/infra-agent/infra-agent/broker"
+	"github.com/infra-agent/infra-agent/config"
+	"github.com/infra-agent/infra-agent/ingress"
 	"github.com/infra-agent/infra-agent/store"
 )
 
-// newMux routes the server's HTTP endpoints. Every request carries the logger
-// in its context, which go-githubapp's dispatcher and the handlers log with.
-func newMux(logger zerolog.Logger, webhooks http.Handler, reg *prometheus.Registry, st store.Store, runners *broker.Broker) http.Handler {
+// newMuxes routes the server's HTTP endpoints: the main one, and the metrics
+// one when cfg.MetricsAddr is set (nil otherwise: the main one serves
+// /metrics). Every request carries the logger in its context, which
+// go-githubapp's dispatcher and the handlers log with. The webhook route is
+// guarded before the dispatcher reads a body (package ingress).
+func newMuxes(logger zerolog.Logger, webhooks http.Handler, reg *prometheus.Registry, st store.Store, runners *broker.Broker, cfg config.Server) (http.Handler, http.Handler, error) {
+	guarded, err := ingress.Guard(webhooks, ingress.Options{
+		MaxBody: config.MaxWebhookBytes, Budget: cfg.MaxUnverifiedBytes, Registerer: reg,
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	health := healthHandler(st)
+	metrics := promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg})
 	mux := http.NewServeMux()
 	runners.Register(mux)
-	mux.Handle("POST "+githubapp.DefaultWebhookRoute, http.MaxBytesHandler(webhooks, maxWebhookBytes))
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+	mux.Handle("POST "+githubapp.DefaultWebhookRoute, guarded)
+	mux.Handle("GET /healthz", health)
+	if cfg.MetricsAddr == "" {
+		mux.Handle("GET /metrics", metrics)
+		return withLogger(logger, mux), nil, nil
+	}
+	side := http.NewServeMux()
+	side.Handle("GET /metrics", metrics)
+	side.Handle("GET /healthz", health)
+	return withLogger(logger, mux), withLogger(logger, side), nil
+}
+
+// healthHandler answers 200 when the database answers.
+func healthHandler(st store.Store) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()
 		if err := st.Ping(ctx); err != nil {
@@ -31,8 +57,6 @@ func newMux(logger zerolog.Logger, webhooks http.Handler, reg *prometheus.Regist
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write([]byte(`{"status":"ok"}` + "\n"))
 	})
-	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
-	return withLogger(logger, mux)
 }
 
 func withLogger(logger zerolog.Logger, next http.Handler) http.Handler {

@@ -8,9 +8,9 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"sync"
 	"time"
 
+	"github.com/google/go-github/v62/github"
 	"github.com/palantir/go-githubapp/githubapp"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -26,9 +26,15 @@ import (
 	"github.com/infra-agent/infra-agent/wire"
 )
 
-// maxWebhookBytes is GitHub's cap on a webhook payload (25 MB); anything
-// larger is not from GitHub.
-const maxWebhookBytes = 25 << 20
+// Log keys of the server's own lines.
+const (
+	logKeyAddr        = "addr"
+	logKeyMetricsAddr = "metrics_addr"
+	logKeyApp         = "app"
+	logKeyAppID       = "app_id"
+	logKeyDatabase    = "database"
+	logKeyReplica     = "replica"
+)
 
 func runServe(ctx context.Context, args []string, getenv func(string) string, io stdio) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
@@ -64,99 +70,159 @@ func newLogger(cfg config.Server, w io.Writer) (zerolog.Logger, error) {
 	return zerolog.New(w).Level(level).With().Timestamp().Logger(), nil
 }
 
+// daemon is everything serve wires together.
+type daemon struct {
+	cfg       config.Server
+	store     store.Store
+	svc       *jobs.Service
+	broker    *broker.Broker
+	sched     *intake.Scheduler
+	appClient *github.Client
+	reg       *prometheus.Registry
+	slug      string
+	// listeners and their servers: the main address, and the metrics
+	// address when it is separate.
+	listeners []net.Listener
+	servers   []*http.Server
+}
+
 // serve wires the server (config → clients → store → handlers → dispatcher →
 // mux), runs it until ctx ends, then shuts down in order: stop intake, finish
-// in-flight work, close the store.
+// in-flight work, close the store. Everything that can fail at start fails
+// before the first request is served, and leaves nothing open behind it.
 func serve(ctx context.Context, cfg config.Server) error {
-	logger := zerolog.Ctx(ctx)
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-
-	clients, err := newClientCreator(cfg, reg)
+	s, err := start(ctx, cfg)
 	if err != nil {
 		return err
 	}
-	slug, err := appSlug(ctx, clients)
+	err = s.run(ctx)
+	if cerr := s.store.Close(); cerr != nil {
+		zerolog.Ctx(ctx).Error().Err(cerr).Msg("closing the database")
+	}
 	if err != nil {
 		return err
 	}
+	zerolog.Ctx(ctx).Info().Msg("stopped")
+	return nil
+}
 
-	st, err := store.Open(ctx, cfg.Database)
+// start builds the server and opens its listeners. On error it closes what
+// it opened.
+func start(ctx context.Context, cfg config.Server) (*daemon, error) {
+	s := &daemon{cfg: cfg, reg: prometheus.NewRegistry()}
+	s.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	clients, err := ghclient.NewClientCreator(cfg.GitHub, s.reg, ghclient.Options{UserAgent: "infra-agent/" + version})
 	if err != nil {
-		return fmt.Errorf("opening the database: %w", err)
+		return nil, err
 	}
-	defer func() {
-		if err := st.Close(); err != nil {
-			logger.Error().Err(err).Msg("closing the database")
-		}
-	}()
+	if s.appClient, err = clients.NewAppClient(); err != nil {
+		return nil, fmt.Errorf("creating the App client: %w", err)
+	}
+	if s.slug, err = appSlug(ctx, s.appClient); err != nil {
+		return nil, err
+	}
+	if s.store, err = store.Open(ctx, cfg.Database); err != nil {
+		return nil, fmt.Errorf("opening the database: %w", err)
+	}
+	if err := s.wire(ctx, clients); err != nil {
+		return nil, errors.Join(err, s.store.Close())
+	}
+	if err := s.listen(ctx); err != nil {
+		return nil, errors.Join(err, s.sched.Shutdown(ctx), s.store.Close())
+	}
+	return s, nil
+}
 
+// wire builds the job service, the runner broker, the handlers and the
+// intake.
+func (s *daemon) wire(ctx context.Context, clients githubapp.ClientCreator) error {
+	var err error
 	// The broker revokes the token of a job that ends by any path; the job
 	// service tells it, and it drives the job service in turn.
-	var brk *broker.Broker
-	svc, err := jobs.NewService(jobs.ServiceOptions{
-		Store:          st,
+	s.svc, err = jobs.NewService(jobs.ServiceOptions{
+		Store:          s.store,
 		Clients:        clients,
-		AppID:          cfg.GitHub.App.IntegrationID,
-		AppSlug:        slug,
-		Registerer:     reg,
-		RunningTimeout: cfg.HeartbeatTimeout,
-		OnJobEnded:     func(ctx context.Context, j store.Job) { brk.JobEnded(ctx, j) },
+		AppID:          s.cfg.GitHub.App.IntegrationID,
+		AppSlug:        s.slug,
+		Registerer:     s.reg,
+		RunningTimeout: s.cfg.HeartbeatTimeout,
+		OnJobEnded:     func(ctx context.Context, j store.Job) { s.broker.JobEnded(ctx, j) },
 	})
 	if err != nil {
 		return err
 	}
-	if brk, err = newBroker(cfg, st, svc, clients); err != nil {
+	if s.broker, err = newBroker(s.cfg, s.store, s.svc, clients); err != nil {
 		return err
 	}
 	hs, err := handlers.New(handlers.Options{
-		AppID: cfg.GitHub.App.IntegrationID, Jobs: svc, Runs: svc, Installations: svc,
+		AppID: s.cfg.GitHub.App.IntegrationID, Jobs: s.svc, Runs: s.svc, Installations: s.svc,
 	})
 	if err != nil {
 		return err
 	}
-	sched, err := intake.Start(ctx, st, hs,
-		intake.WithWorkers(cfg.Workers), intake.WithQueueSize(cfg.QueueSize), intake.WithRegisterer(reg))
+	s.sched, err = intake.Start(ctx, s.store, hs,
+		intake.WithWorkers(s.cfg.Workers), intake.WithQueueSize(s.cfg.QueueSize), intake.WithRegisterer(s.reg),
+		intake.WithLease(s.cfg.DeliveryLease),
+		intake.WithRetries(intake.RetryPolicy{
+			Backoff: s.cfg.DeliveryRetryBackoff, MaxBackoff: 10 * time.Minute, Window: s.cfg.DeliveryRetryWindow,
+		}))
 	if err != nil {
 		return err
 	}
-	dispatcher := githubapp.NewEventDispatcher(hs, cfg.GitHub.App.WebhookSecret, githubapp.WithScheduler(sched))
-
-	ln, err := net.Listen("tcp", cfg.Addr)
+	dispatcher := githubapp.NewEventDispatcher(hs, s.cfg.GitHub.App.WebhookSecret, githubapp.WithScheduler(s.sched))
+	main, metrics, err := newMuxes(*zerolog.Ctx(ctx), dispatcher, s.reg, s.store, s.broker, s.cfg)
 	if err != nil {
-		return fmt.Errorf("listening on %s: %w", cfg.Addr, err)
+		return errors.Join(err, s.sched.Shutdown(ctx))
 	}
-	srv := newHTTPServer(ctx, newMux(*logger, dispatcher, reg, st, brk))
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
-	logger.Info().Str("addr", ln.Addr().String()).Str("app", slug).Int64("app_id", cfg.GitHub.App.IntegrationID).
-		Str("database", databaseKind(cfg.Database)).Msg("listening")
+	s.servers = append(s.servers, newHTTPServer(ctx, main))
+	if metrics != nil {
+		s.servers = append(s.servers, newHTTPServer(ctx, metrics))
+	}
+	return nil
+}
+
+// listen opens the main address and, when set, the metrics address.
+func (s *daemon) listen(ctx context.Context) error {
+	for _, addr := range []string{s.cfg.Addr, s.cfg.MetricsAddr} {
+		if addr == "" {
+			continue
+		}
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			for _, l := range s.listeners {
+				_ = l.Close()
+			}
+			return fmt.Errorf("listening on %s: %w", addr, err)
+		}
+		s.listeners = append(s.listeners, ln)
+	}
+	return nil
+}
+
+// run serves until ctx ends or a listener fails, with the background duties,
+// then shuts down in order.
+func (s *daemon) run(ctx context.Context) error {
+	logger := zerolog.Ctx(ctx)
+	served := make(chan error, len(s.servers))
+	for i, srv := range s.servers {
+		go func() { served <- srv.Serve(s.listeners[i]) }()
+	}
+	ev := logger.Info().Str(logKeyAddr, s.listeners[0].Addr().String())
+	if len(s.listeners) > 1 {
+		ev = ev.Str(logKeyMetricsAddr, s.listeners[1].Addr().String())
+	}
+	ev.Str(logKeyApp, s.slug).Int64(logKeyAppID, s.cfg.GitHub.App.IntegrationID).
+		Str(logKeyDatabase, databaseKind(s.cfg.Database)).Str(logKeyReplica, s.sched.Replica()).Msg("listening")
 
 	// Deliveries recorded before a restart but not processed run now, and
 	// jobs whose workflow runs ended meanwhile are closed.
-	if err := sched.Recover(ctx); err != nil {
+	if err := s.sched.Recover(ctx); err != nil {
 		logger.Error().Err(err).Msg("recovering unprocessed deliveries")
 	}
-	if err := svc.ReconcileStarted(ctx); err != nil {
+	if err := s.svc.ReconcileStarted(ctx); err != nil {
 		logger.Error().Err(err).Msg("reconciling the jobs of the previous run")
 	}
-	appClient, err := clients.NewAppClient()
-	if err != nil {
-		return fmt.Errorf("creating the App client: %w", err)
-	}
-	background, stopBackground := context.WithCancel(ctx)
-	var backgroundDone sync.WaitGroup
-	backgroundDone.Add(2)
-	go func() {
-		defer backgroundDone.Done()
-		svc.RunWatchdog(background, cfg.WatchdogInterval)
-	}()
-	// Webhooks GitHub could not deliver while the server was down or failing
-	// are asked for again.
-	go func() {
-		defer backgroundDone.Done()
-		intake.RunRedelivery(background, appClient.Apps, st, intake.RedeliveryOptions{})
-	}()
+	stopBackground := s.startDuties(ctx)
 
 	var serveErr error
 	select {
@@ -165,29 +231,35 @@ func serve(ctx context.Context, cfg config.Server) error {
 	}
 	logger.Info().Msg("shutting down")
 	stopBackground()
-	backgroundDone.Wait()
+	return errors.Join(s.shutdown(ctx), serveErrors(serveErr))
+}
 
+// shutdown stops the HTTP servers, drains the intake and the dispatch
+// retries, each within the shutdown timeout.
+func (s *daemon) shutdown(ctx context.Context) error {
 	// ctx is done by now; the drain gets its own deadline.
-	drainCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
+	drainCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.ShutdownTimeout)
 	defer cancel()
 	var errs []error
-	if err := srv.Shutdown(drainCtx); err != nil {
-		errs = append(errs, fmt.Errorf("stopping the HTTP server: %w", err))
+	for _, srv := range s.servers {
+		if err := srv.Shutdown(drainCtx); err != nil {
+			errs = append(errs, fmt.Errorf("stopping the HTTP server: %w", err))
+		}
 	}
-	if err := sched.Shutdown(drainCtx); err != nil {
+	if err := s.sched.Shutdown(drainCtx); err != nil {
 		errs = append(errs, fmt.Errorf("draining webhook work: %w", err))
 	}
-	if err := svc.Shutdown(drainCtx); err != nil {
+	if err := s.svc.Shutdown(drainCtx); err != nil {
 		errs = append(errs, fmt.Errorf("finishing dispatch retries: %w", err))
 	}
-	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
-		errs = append(errs, fmt.Errorf("serving HTTP: %w", serveErr))
+	return errors.Join(errs...)
+}
+
+func serveErrors(err error) error {
+	if err == nil || errors.Is(err, http.ErrServerClosed) {
+		return nil
 	}
-	if err := errors.Join(errs...); err != nil {
-		return err
-	}
-	logger.Info().Msg("stopped")
-	return nil
+	return fmt.Errorf("serving HTTP: %w", err)
 }
 
 // newHTTPServer returns the server for h. Requests get ctx's values (the
@@ -206,22 +278,11 @@ func newHTTPServer(ctx context.Context, h http.Handler) *http.Server {
 	}
 }
 
-// newClientCreator builds GitHub API clients with conditional-request caching
-// (one bounded cache per installation), retries that honour rate limits (each
-// attempt with its own timeout), and metrics.
-func newClientCreator(cfg config.Server, reg prometheus.Registerer) (githubapp.ClientCreator, error) {
-	return ghclient.NewClientCreator(cfg.GitHub, reg, ghclient.Options{UserAgent: "infra-agent/" + version})
-}
-
 // appSlug asks GitHub who this App is: its slug names its bot user, which is
 // how the server recognises events it caused itself. Failing here means the
 // key, the app id or the API URL is wrong, and no webhook could be answered.
-func appSlug(ctx context.Context, clients githubapp.ClientCreator) (string, error) {
-	client, err := clients.NewAppClient()
-	if err != nil {
-		return "", fmt.Errorf("creating the App client: %w", err)
-	}
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+func appSlug(ctx context.Context, client *github.Client) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
 	app, _, err := client.Apps.Get(ctx, "")
 	if err != nil {

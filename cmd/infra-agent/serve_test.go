@@ -50,9 +50,11 @@ func world(t testing.TB) *fakegithub.Server {
 
 // server is infra-agent serve running in-process on a free port.
 type server struct {
-	url  string
-	logs *testkit.LogBuffer
-	stop func() error
+	url string
+	// metricsURL is the separate metrics listener's, when there is one.
+	metricsURL string
+	logs       *testkit.LogBuffer
+	stop       func() error
 }
 
 // startServer runs `infra-agent serve` through run, configured by environment
@@ -86,16 +88,20 @@ func startServerWith(t testing.TB, fake *fakegithub.Server, db string, extra map
 		pw.Close()
 		done <- err
 	}()
-	addr := make(chan string, 1)
+	type listening struct {
+		Message, Addr string
+		MetricsAddr   string `json:"metrics_addr"`
+	}
+	addr := make(chan listening, 1)
 	go func() {
 		sc := bufio.NewScanner(pr)
 		sc.Buffer(make([]byte, 1<<20), 1<<20)
 		for sc.Scan() {
 			line := sc.Text()
 			logs.Write([]byte(line + "\n"))
-			var l struct{ Message, Addr string }
+			var l listening
 			if json.Unmarshal([]byte(line), &l) == nil && l.Message == "listening" {
-				addr <- l.Addr
+				addr <- l
 			}
 		}
 	}()
@@ -116,7 +122,11 @@ func startServerWith(t testing.TB, fake *fakegithub.Server, db string, extra map
 	t.Cleanup(func() { _ = stop() })
 	select {
 	case a := <-addr:
-		return &server{url: "http://" + a, logs: logs, stop: stop}
+		srv := &server{url: "http://" + a.Addr, logs: logs, stop: stop}
+		if a.MetricsAddr != "" {
+			srv.metricsURL = "http://" + a.MetricsAddr
+		}
+		return srv
 	case err := <-done:
 		t.Fatalf("serve ended before listening: %v\n%s", err, logs)
 	case <-time.After(30 * time.Second):

@@ -5,15 +5,23 @@ package testkit
 
 import (
 	"bytes"
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
+	"database/sql"
 	"encoding/hex"
+	"fmt"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
+	"regexp"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver, for the admin connection
 )
 
 // TerraformBinary returns the real terraform binary: $TERRAFORM, else
@@ -29,6 +37,63 @@ func TerraformBinary(t testing.TB) string {
 		t.Fatalf("the real terraform binary is needed: run the test command (make test), or set TERRAFORM or put terraform on PATH (%v)", err)
 	}
 	return p
+}
+
+// PostgresEnv names the variable holding the URL of the PostgreSQL server the
+// tests use (a superuser on a throwaway cluster; scripts/postgres.sh prints it).
+const PostgresEnv = "INFRA_AGENT_TEST_POSTGRES"
+
+// PostgresURL returns the test server's URL, or fails t: a skipped test could
+// not fail.
+func PostgresURL(t testing.TB) (string, *url.URL) {
+	t.Helper()
+	base := os.Getenv(PostgresEnv)
+	if base == "" {
+		t.Fatalf("%s is not set: this test needs a real PostgreSQL server. "+
+			"Run `export %s=$(scripts/postgres.sh)` (it installs and starts a throwaway cluster) or the project's test command", PostgresEnv, PostgresEnv)
+	}
+	u, err := url.Parse(base)
+	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+		t.Fatalf("%s must be a postgres:// URL", PostgresEnv)
+	}
+	return base, u
+}
+
+// PostgresSchema creates a schema of its own for t on the test server and
+// returns a DSN whose search_path selects it; the schema is dropped when t
+// ends. Tests in parallel never see each other's tables.
+func PostgresSchema(t testing.TB) string {
+	t.Helper()
+	base, u := PostgresURL(t)
+	admin, err := sql.Open("pgx", base)
+	if err != nil {
+		t.Fatalf("connecting to %s: %v", PostgresEnv, err)
+	}
+	defer func() { _ = admin.Close() }()
+	name := regexp.MustCompile(`[^a-z0-9]+`).ReplaceAllString(strings.ToLower(t.Name()), "_")
+	if len(name) > 40 {
+		name = name[len(name)-40:]
+	}
+	schema := fmt.Sprintf("t_%s_%x", name, time.Now().UnixNano()) // at most 63 bytes, PostgreSQL's limit
+	ctx := context.Background()
+	if _, err := admin.ExecContext(ctx, `CREATE SCHEMA "`+schema+`"`); err != nil {
+		t.Fatalf("creating schema %s (is the server from scripts/postgres.sh running?): %v", schema, err)
+	}
+	t.Cleanup(func() {
+		db, err := sql.Open("pgx", base)
+		if err != nil {
+			t.Errorf("dropping schema %s: %v", schema, err)
+			return
+		}
+		defer func() { _ = db.Close() }()
+		if _, err := db.ExecContext(context.Background(), `DROP SCHEMA "`+schema+`" CASCADE`); err != nil {
+			t.Errorf("dropping schema %s: %v", schema, err)
+		}
+	})
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String()
 }
 
 // CopyTree copies the directory tree src (a testdata directory) into dst,

@@ -1,0 +1,120 @@
+package exclusive_test
+
+import (
+	"context"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/infra-agent/infra-agent/exclusive"
+	"github.com/infra-agent/infra-agent/internal/testkit"
+	"github.com/infra-agent/infra-agent/store"
+)
+
+// TestOneReplicaAtATime runs the same duty on two replicas sharing one
+// PostgreSQL database: passes never overlap, one replica makes them, and the
+// other takes over when the first stops.
+func TestOneReplicaAtATime(t *testing.T) {
+	dsn := testkit.PostgresSchema(t)
+	open := func() store.Store {
+		st, err := store.Open(context.Background(), dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = st.Close() })
+		return st
+	}
+	testOneAtATime(t, open(), open())
+}
+
+// TestOneReplicaAtATimeSQLite is the same on one SQLite file.
+func TestOneReplicaAtATimeSQLite(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "db.sqlite")
+	open := func() store.Store {
+		st, err := store.Open(context.Background(), path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = st.Close() })
+		return st
+	}
+	testOneAtATime(t, open(), open())
+}
+
+func testOneAtATime(t *testing.T, first, second store.Store) {
+	var (
+		running  atomic.Int32
+		overlaps atomic.Int32
+		mu       sync.Mutex
+		passes   = map[string]int{}
+	)
+	duty := func(owner string) func(context.Context) error {
+		return func(context.Context) error {
+			if running.Add(1) > 1 {
+				overlaps.Add(1)
+			}
+			time.Sleep(5 * time.Millisecond)
+			running.Add(-1)
+			mu.Lock()
+			passes[owner]++
+			mu.Unlock()
+			return nil
+		}
+	}
+	count := func(owner string) int {
+		mu.Lock()
+		defer mu.Unlock()
+		return passes[owner]
+	}
+	o := exclusive.Options{Name: "watchdog", Every: 20 * time.Millisecond, Timeout: 100 * time.Millisecond, Immediately: true}
+	ctxA, stopA := context.WithCancel(context.Background())
+	ctxB, stopB := context.WithCancel(context.Background())
+	defer stopB()
+	var wg sync.WaitGroup
+	for _, r := range []struct {
+		ctx   context.Context
+		st    store.Store
+		owner string
+	}{{ctxA, first, "a"}, {ctxB, second, "b"}} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			o := o
+			o.Owner = r.owner
+			if err := exclusive.Run(r.ctx, r.st, o, duty(r.owner)); err != nil {
+				t.Error(err)
+			}
+		}()
+		time.Sleep(5 * time.Millisecond) // a starts first
+	}
+	time.Sleep(300 * time.Millisecond)
+	if count("a") < 5 || count("b") != 0 {
+		t.Errorf("passes: a %d, b %d; want a alone, about every 20 ms", count("a"), count("b"))
+	}
+	stopA() // a shuts down and releases the lease
+	deadline := time.Now().Add(5 * time.Second)
+	for count("b") == 0 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if count("b") == 0 {
+		t.Error("b never took over after a released the lease")
+	}
+	stopB()
+	wg.Wait()
+	if n := overlaps.Load(); n != 0 {
+		t.Errorf("%d passes overlapped", n)
+	}
+}
+
+func TestRunValidates(t *testing.T) {
+	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "db.sqlite"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if err := exclusive.Run(context.Background(), st, exclusive.Options{Name: "x"}, nil); err == nil {
+		t.Error("Run without an owner and an interval succeeded")
+	}
+}
