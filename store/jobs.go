@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"math/rand/v2"
 	"sort"
 	"strings"
@@ -22,7 +23,8 @@ const createJobAttempts = 20
 const jobColumns = `id, trigger_key, delivery_id, installation_id, repo_id, owner, repo, number,
 	kind, state, head_sha, head_ref, base_ref, default_branch, fork, actor, trigger_source,
 	trigger_id, instructions, workflow, check_run_id, dispatch_attempts, run_id,
-	superseded_by, detail, created_at, updated_at, heartbeat_at, triggered_at, check_run_done, cancelled_by`
+	superseded_by, detail, created_at, updated_at, heartbeat_at, triggered_at, check_run_done, cancelled_by,
+	step_owner, step_until`
 
 // rowScanner is *sql.Row or *sql.Rows.
 type rowScanner interface {
@@ -31,15 +33,15 @@ type rowScanner interface {
 
 func scanJob(r rowScanner) (Job, error) {
 	var (
-		j                                      Job
-		kind, state                            string
-		created, updated, heartbeat, triggered int64
+		j                                                Job
+		kind, state                                      string
+		created, updated, heartbeat, triggered, stepUntil int64
 	)
 	err := r.Scan(&j.ID, &j.TriggerKey, &j.DeliveryID, &j.InstallationID, &j.RepoID, &j.Owner, &j.Repo,
 		&j.Number, &kind, &state, &j.HeadSHA, &j.HeadRef, &j.BaseRef, &j.DefaultBranch, &j.Fork,
 		&j.Actor, &j.TriggerSource, &j.TriggerID, &j.Instructions, &j.Workflow, &j.CheckRunID,
 		&j.DispatchAttempts, &j.RunID, &j.SupersededBy, &j.Detail, &created, &updated, &heartbeat, &triggered,
-		&j.CheckRunDone, &j.CancelledBy)
+		&j.CheckRunDone, &j.CancelledBy, &j.StepOwner, &stepUntil)
 	if err != nil {
 		return Job{}, err
 	}
@@ -49,6 +51,7 @@ func scanJob(r rowScanner) (Job, error) {
 	j.UpdatedAt = fromNanos(updated)
 	j.HeartbeatAt = fromNanos(heartbeat)
 	j.TriggeredAt = fromNanos(triggered)
+	j.StepUntil = fromNanos(stepUntil)
 	return j, nil
 }
 
@@ -155,6 +158,11 @@ var errJobExists = errors.New("job exists")
 func (s *sqlStore) createJobOnce(ctx context.Context, j Job, limit *JobLimit) (Job, []Job, bool, error) {
 	var superseded []Job
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		if s.dialect.lockSubject != "" {
+			if _, err := tx.ExecContext(ctx, s.dialect.lockSubject, subjectKey(j.RepoID, j.Number)); err != nil {
+				return fmt.Errorf("locking %s/%s#%d: %w", j.Owner, j.Repo, j.Number, err)
+			}
+		}
 		existing, err := queryJobs(ctx, tx, `SELECT `+jobColumns+` FROM jobs WHERE trigger_key = $1`, j.TriggerKey)
 		if err != nil {
 			return fmt.Errorf("looking up job %s: %w", j.TriggerKey, err)
@@ -175,7 +183,7 @@ func (s *sqlStore) createJobOnce(ctx context.Context, j Job, limit *JobLimit) (J
 			return fmt.Errorf("superseding jobs of %s/%s#%d: %w", j.Owner, j.Repo, j.Number, err)
 		}
 		res, err := tx.ExecContext(ctx, `INSERT INTO jobs (`+jobColumns+`)
-			VALUES (`+placeholders(1, 31)+`)
+			VALUES (`+placeholders(1, 33)+`)
 			ON CONFLICT (trigger_key) DO NOTHING`, jobArgs(j)...)
 		if err != nil {
 			return fmt.Errorf("inserting job %s: %w", j.TriggerKey, err)
@@ -204,6 +212,14 @@ func (s *sqlStore) createJobOnce(ctx context.Context, j Job, limit *JobLimit) (J
 	}
 	sortJobs(superseded)
 	return j, superseded, true, nil
+}
+
+// subjectKey is the advisory-lock key of a pull request or issue. Two
+// subjects sharing a key only wait for each other.
+func subjectKey(repoID int64, number int) int64 {
+	h := fnv.New64a()
+	_, _ = fmt.Fprintf(h, "job-subject:%d#%d", repoID, number)
+	return int64(h.Sum64())
 }
 
 // checkLimit refuses j when the jobs limit counts already reach its Max.
@@ -241,7 +257,7 @@ func jobArgs(j Job) []any {
 		string(j.Kind), string(j.State), j.HeadSHA, j.HeadRef, j.BaseRef, j.DefaultBranch, j.Fork, j.Actor,
 		j.TriggerSource, j.TriggerID, j.Instructions, j.Workflow, j.CheckRunID, j.DispatchAttempts, j.RunID,
 		j.SupersededBy, j.Detail, nanos(j.CreatedAt), nanos(j.UpdatedAt), nanos(j.HeartbeatAt), nanos(j.TriggeredAt),
-		j.CheckRunDone, j.CancelledBy}
+		j.CheckRunDone, j.CancelledBy, j.StepOwner, nanos(j.StepUntil)}
 }
 
 func sortJobs(jobs []Job) {
@@ -263,6 +279,35 @@ func (s *sqlStore) GetJob(ctx context.Context, id string) (Job, error) {
 		return Job{}, fmt.Errorf("reading job %s: %w", id, err)
 	}
 	return j, nil
+}
+
+// ClaimJob gives owner the job's steps until the given time.
+func (s *sqlStore) ClaimJob(ctx context.Context, id, owner string, until time.Time) (Job, error) {
+	if owner == "" {
+		return Job{}, fmt.Errorf("claiming job %s: no owner", id)
+	}
+	jobs, err := queryJobs(ctx, s.db, `UPDATE jobs SET step_owner = $2, step_until = $3
+		WHERE id = $1 AND (step_until < $4 OR step_owner = $2)
+		RETURNING `+jobColumns, id, owner, nanos(until), nanos(s.now()))
+	if err != nil {
+		return Job{}, fmt.Errorf("claiming job %s: %w", id, err)
+	}
+	if len(jobs) == 1 {
+		return jobs[0], nil
+	}
+	current, err := s.GetJob(ctx, id)
+	if err != nil {
+		return Job{}, err
+	}
+	return Job{}, fmt.Errorf("claiming job %s: %s holds it until %s: %w", id, current.StepOwner, current.StepUntil.Format(time.RFC3339), ErrConflict)
+}
+
+// ReleaseJob ends owner's claim on the job.
+func (s *sqlStore) ReleaseJob(ctx context.Context, id, owner string) error {
+	if _, err := s.db.ExecContext(ctx, `UPDATE jobs SET step_until = 0 WHERE id = $1 AND step_owner = $2`, id, owner); err != nil {
+		return fmt.Errorf("releasing job %s: %w", id, err)
+	}
+	return nil
 }
 
 // UpdateJob applies u if the job is in one of the from states.

@@ -60,6 +60,11 @@ type dialect struct {
 	// transient reports whether a transaction that failed with err may simply
 	// be retried (deadlock, serialisation failure).
 	transient func(error) bool
+	// lockSubject, when set, runs first in the transaction that creates a job,
+	// with the subject's key as $1: PostgreSQL serialises the creations of one
+	// pull request or issue on an advisory lock, so that what one counts
+	// (a JobLimit) the next sees. SQLite's writers are serial anyway.
+	lockSubject string
 	// skipLocked ends a subquery that selects rows to claim: PostgreSQL skips
 	// the rows another transaction is claiming instead of waiting for them.
 	skipLocked string

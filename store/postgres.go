@@ -40,6 +40,7 @@ func openPostgres(ctx context.Context, dsn string) (*sqlStore, error) {
 			uniqueViolation: pgCode("23505"),
 			transient:       pgCode("40001", "40P01"), // serialization failure, deadlock
 			skipLocked:      " FOR UPDATE SKIP LOCKED",
+			lockSubject:     "SELECT pg_advisory_xact_lock($1)",
 		},
 		now: time.Now,
 	}, nil

@@ -138,6 +138,9 @@ type Job struct {
 	// CancelledBy is the trigger key of the `/agent cancel` that cancelled it.
 	CancelledBy string
 	Detail      string // the latest human explanation (reason for failure, ...)
+	// StepOwner takes the job through its steps until StepUntil (see ClaimJob).
+	StepOwner string
+	StepUntil time.Time
 
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
@@ -230,6 +233,11 @@ type Store interface {
 	CreateJob(ctx context.Context, j Job, limit *JobLimit) (job Job, superseded []Job, created bool, err error)
 	// GetJob returns a job by id.
 	GetJob(ctx context.Context, id string) (Job, error)
+	// ClaimJob makes owner the one taking the job through its steps until the
+	// given time, unless another owner's claim has not expired (ErrConflict).
+	ClaimJob(ctx context.Context, id, owner string, until time.Time) (Job, error)
+	// ReleaseJob ends owner's claim on the job.
+	ReleaseJob(ctx context.Context, id, owner string) error
 	// UpdateJob applies u if the job is in one of the from states (any state when
 	// from is empty) and returns the updated job, or ErrConflict.
 	UpdateJob(ctx context.Context, id string, from []JobState, u JobUpdate) (Job, error)

@@ -3,6 +3,7 @@ package fakegithub
 import (
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -135,6 +136,9 @@ func (s *Server) listCheckRunsForRef(c *call) reply {
 	}
 	name, status := c.query.Get("check_name"), c.query.Get("status")
 	latest := c.query.Get("filter") != "all"
+	if app := c.query.Get("app_id"); app != "" && app != strconv.FormatInt(s.appID, 10) {
+		shas = nil // every check run of the fake is the App's
+	}
 	var runs []*CheckRun
 	seen := map[string]bool{}
 	for i := len(rs.checkRuns) - 1; i >= 0; i-- {

@@ -11,6 +11,11 @@ CREATE INDEX jobs_subject ON jobs (repo_id, number);
 -- retried cancel finds what it did before.
 ALTER TABLE jobs ADD COLUMN cancelled_by TEXT NOT NULL DEFAULT '';
 
+-- Who is taking a job through its steps (check run, reaction, dispatch), until
+-- when: a retried trigger resumes the steps only when nobody else holds them.
+ALTER TABLE jobs ADD COLUMN step_owner TEXT NOT NULL DEFAULT '';
+ALTER TABLE jobs ADD COLUMN step_until BIGINT NOT NULL DEFAULT 0;
+
 -- A delivery is run by the replica that holds its lease: the one that received
 -- it, or the one that claimed it after the lease expired (its holder died). A
 -- failed attempt is tried again from next_attempt_at.

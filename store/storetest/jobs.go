@@ -438,3 +438,52 @@ func testJobLimitUnderConcurrency(t *testing.T, open OpenFunc) {
 		t.Errorf("re-creating an existing job under the limit: new %v, %v", isNew, err)
 	}
 }
+
+// testClaimJob: one owner at a time takes a job through its steps.
+func testClaimJob(t *testing.T, open OpenFunc) {
+	s := open(t)
+	ctx := context.Background()
+	j := newJob("claimed", 5)
+	j.StepOwner, j.StepUntil = "creator", time.Now().Add(time.Hour)
+	job, _ := createJob(t, s, j)
+	if _, err := s.ClaimJob(ctx, job.ID, "retry", time.Now().Add(time.Minute)); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("claiming a job the creator holds: %v, want ErrConflict", err)
+	}
+	if _, err := s.ClaimJob(ctx, job.ID, "creator", time.Now().Add(time.Minute)); err != nil {
+		t.Fatalf("the holder renewing: %v", err)
+	}
+	if err := s.ReleaseJob(ctx, job.ID, "creator"); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.ClaimJob(ctx, job.ID, "retry", time.Now().Add(time.Minute))
+	if err != nil || got.StepOwner != "retry" {
+		t.Fatalf("claiming a released job: %+v, %v", got, err)
+	}
+	// Many claim an expired one at once: one gets it.
+	if _, err := s.ClaimJob(ctx, job.ID, "retry", time.Now().Add(-time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		wins int
+	)
+	for i := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := s.ClaimJob(ctx, job.ID, fmt.Sprintf("w%d", i), time.Now().Add(time.Minute))
+			if err == nil {
+				mu.Lock()
+				wins++
+				mu.Unlock()
+			} else if !errors.Is(err, store.ErrConflict) {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	if wins != 1 {
+		t.Errorf("%d owners claimed the job, want 1", wins)
+	}
+}

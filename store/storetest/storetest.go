@@ -53,6 +53,7 @@ func Run(t *testing.T, open OpenFunc) {
 		{"Leases", testLeases},
 		{"Replies", testReplies},
 		{"Prune", testPrune},
+		{"ClaimJob", testClaimJob},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
