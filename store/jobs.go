@@ -33,8 +33,8 @@ type rowScanner interface {
 
 func scanJob(r rowScanner) (Job, error) {
 	var (
-		j                                                Job
-		kind, state                                      string
+		j                                                 Job
+		kind, state                                       string
 		created, updated, heartbeat, triggered, stepUntil int64
 	)
 	err := r.Scan(&j.ID, &j.TriggerKey, &j.DeliveryID, &j.InstallationID, &j.RepoID, &j.Owner, &j.Repo,

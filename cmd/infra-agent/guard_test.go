@@ -118,7 +118,9 @@ func TestServeStartFailureLeavesNothingServing(t *testing.T) {
 	defer cancel()
 	done := make(chan error, 1)
 	logs := &testkit.LogBuffer{}
-	go func() { done <- run(ctx, []string{"serve"}, func(k string) string { return env[k] }, stdio{out: io.Discard, err: logs}) }()
+	go func() {
+		done <- run(ctx, []string{"serve"}, func(k string) string { return env[k] }, stdio{out: io.Discard, err: logs})
+	}()
 	select {
 	case err = <-done:
 	case <-time.After(20 * time.Second):

@@ -59,7 +59,7 @@ func TestStartupErrorsHideSecrets(t *testing.T) {
 		"postgres URL with a bad port":     {"INFRA_AGENT_DATABASE": "postgres://infra:" + password + "@db:notaport/infra"},
 		"postgres server refusing the role": {"INFRA_AGENT_DATABASE": "postgres://no_such_role:" + password +
 			"@/postgres?host=" + url.QueryEscape(sock) + "&connect_timeout=5"},
-		"postgres server unreachable": {"INFRA_AGENT_DATABASE": "postgres://infra:" + password + "@127.0.0.1:1/infra?connect_timeout=2"},
+		"postgres server unreachable":     {"INFRA_AGENT_DATABASE": "postgres://infra:" + password + "@127.0.0.1:1/infra?connect_timeout=2"},
 		"private key that does not parse": {"GITHUB_APP_PRIVATE_KEY": badKey},
 		"every secret and a bad listen address": {"INFRA_AGENT_ADDR": "nope",
 			"INFRA_AGENT_DATABASE": "postgres://infra:" + password + "@db/infra"},
