@@ -18,29 +18,24 @@ import (
 // other takes over when the first stops.
 func TestOneReplicaAtATime(t *testing.T) {
 	dsn := testkit.PostgresSchema(t)
-	open := func() store.Store {
-		st, err := store.Open(context.Background(), dsn)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = st.Close() })
-		return st
-	}
-	testOneAtATime(t, open(), open())
+	testOneAtATime(t, open(t, dsn), open(t, dsn))
 }
 
 // TestOneReplicaAtATimeSQLite is the same on one SQLite file.
 func TestOneReplicaAtATimeSQLite(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "db.sqlite")
-	open := func() store.Store {
-		st, err := store.Open(context.Background(), path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = st.Close() })
-		return st
+	testOneAtATime(t, open(t, path), open(t, path))
+}
+
+// open opens the database dsn for the test.
+func open(t *testing.T, dsn string) store.Store {
+	t.Helper()
+	st, err := store.Open(context.Background(), dsn)
+	if err != nil {
+		t.Fatal(err)
 	}
-	testOneAtATime(t, open(), open())
+	t.Cleanup(func() { _ = st.Close() })
+	return st
 }
 
 func testOneAtATime(t *testing.T, first, second store.Store) {
@@ -109,11 +104,7 @@ func testOneAtATime(t *testing.T, first, second store.Store) {
 }
 
 func TestRunValidates(t *testing.T) {
-	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "db.sqlite"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := open(t, filepath.Join(t.TempDir(), "db.sqlite"))
 	if err := exclusive.Run(context.Background(), st, exclusive.Options{Name: "x"}, nil); err == nil {
 		t.Error("Run without an owner and an interval succeeded")
 	}

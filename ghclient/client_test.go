@@ -188,3 +188,23 @@ func TestAmbiguous(t *testing.T) {
 		}
 	}
 }
+
+func TestTransient(t *testing.T) {
+	resp := func(code int) *http.Response { return &http.Response{StatusCode: code, Request: &http.Request{}} }
+	for name, tt := range map[string]struct {
+		err  error
+		want bool
+	}{
+		"502":                {&github.ErrorResponse{Response: resp(502)}, true},
+		"429":                {&github.ErrorResponse{Response: resp(429)}, true},
+		"secondary limit":    {&github.AbuseRateLimitError{Response: resp(403)}, true},
+		"404":                {&github.ErrorResponse{Response: resp(404)}, false},
+		"422":                {&github.ErrorResponse{Response: resp(422)}, false},
+		"an attempt timeout": {context.DeadlineExceeded, true},
+		"nil":                {nil, false},
+	} {
+		if got := Transient(tt.err); got != tt.want {
+			t.Errorf("%s: Transient = %v, want %v", name, got, tt.want)
+		}
+	}
+}

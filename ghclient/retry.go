@@ -237,24 +237,65 @@ func (o RetryOptions) backoff(min, maxWait time.Duration, attempt int, resp *htt
 	return time.Duration(mult)
 }
 
-// Ambiguous reports whether err leaves open whether GitHub acted on the
-// request: a server error, a timeout or a connection lost after sending. The
-// caller of a POST that failed this way looks for what it meant to create
-// before trying again.
-func Ambiguous(err error) bool {
-	if err == nil || notSent(err) {
-		return false
-	}
+// answer is what an error says about how GitHub answered a request.
+type answer int
+
+const (
+	notSentAnswer answer = iota // the request never reached GitHub
+	rateLimited                 // refused for now, before anything was done
+	serverError                 // a 5xx
+	clientError                 // another 4xx: refused for good
+	noAnswer                    // sent, and then the connection failed or timed out
+)
+
+func classify(err error) answer {
 	var (
 		rate  *github.RateLimitError
 		abuse *github.AbuseRateLimitError
 		er    *github.ErrorResponse
 	)
 	switch {
+	case notSent(err):
+		return notSentAnswer
 	case errors.As(err, &rate), errors.As(err, &abuse):
-		return false // refused before anything was done
+		return rateLimited
 	case errors.As(err, &er):
-		return er.Response == nil || er.Response.StatusCode >= 500
+		switch code := statusOf(er); {
+		case code == http.StatusTooManyRequests:
+			return rateLimited
+		case code >= 500 || code == 0:
+			return serverError
+		}
+		return clientError
 	}
-	return true
+	return noAnswer
+}
+
+func statusOf(er *github.ErrorResponse) int {
+	if er.Response == nil {
+		return 0
+	}
+	return er.Response.StatusCode
+}
+
+// Ambiguous reports whether err leaves open whether GitHub acted on the
+// request: a server error, a timeout or a connection lost after sending. The
+// caller of a POST that failed this way looks for what it meant to create
+// before trying again.
+func Ambiguous(err error) bool {
+	if err == nil {
+		return false
+	}
+	switch classify(err) {
+	case serverError, noAnswer:
+		return true
+	}
+	return false
+}
+
+// Transient reports whether err may go away when the request is made again
+// later: rate limits, server errors, and failures to reach GitHub or to hear
+// back from it. A 4xx other than 429 will not.
+func Transient(err error) bool {
+	return err != nil && classify(err) != clientError
 }

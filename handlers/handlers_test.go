@@ -245,9 +245,11 @@ func checkCases() []deliveryCase {
 
 func workflowAndInstallationCases() []deliveryCase {
 	const done = "octokit/workflow_run/02-completed.json"
-	run := jobs.RunEvent{InstallationID: testInstallation, Owner: "octo-org", Repo: "octo-repo", RunID: 289782451,
+	run := jobs.RunEvent{InstallationID: testInstallation, RepoID: 300029405, Owner: "octo-org", Repo: "octo-repo", RunID: 289782451,
 		WorkflowPath: ".github/workflows/test.yml", DisplayTitle: "ci(action): update actions/setup-node digest to 8c91899",
-		HeadBranch: "master", Conclusion: "success", Event: "repository_dispatch"}
+		HeadBranch: "master", HeadRepoID: 300029405, Conclusion: "success", Event: "repository_dispatch"}
+	fork := run
+	fork.HeadRepoID, fork.Event, fork.HeadBranch = 666, "pull_request", "patch-1"
 	ours := run
 	ours.WorkflowPath, ours.DisplayTitle, ours.Conclusion, ours.Event = ".github/workflows/infra-agent.yml", "infra-agent job 01J0ABC", "failure", "workflow_dispatch"
 	return []deliveryCase{
@@ -256,6 +258,11 @@ func workflowAndInstallationCases() []deliveryCase {
 			edits: []edit{withInstallation(), set("workflow_run.display_title", ours.DisplayTitle), set("workflow_run.conclusion", "failure"),
 				set("workflow_run.event", "workflow_dispatch"), set("workflow.path", ours.WorkflowPath)},
 			runs: []jobs.RunEvent{ours}},
+		// The reconciler needs where the run's code came from to refuse runs it
+		// did not start.
+		{name: "a fork's pull request run", event: "workflow_run", payload: done,
+			edits: []edit{withInstallation(), set("workflow_run.head_repository.id", 666), set("workflow_run.event", "pull_request"),
+				set("workflow_run.head_branch", "patch-1")}, runs: []jobs.RunEvent{fork}},
 		{name: "workflow path from the run when the workflow lacks it", event: "workflow_run", payload: done,
 			edits: []edit{withInstallation(), set("workflow.path", nil), set("workflow_run.path", ".github/workflows/test.yml")}, runs: []jobs.RunEvent{run}},
 		{name: "workflow run completed but still queued", event: "workflow_run", payload: "octokit/workflow_run/00-completed.json", edits: []edit{withInstallation()}},

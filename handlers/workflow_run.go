@@ -57,12 +57,14 @@ func (h *WorkflowRun) Handle(ctx context.Context, eventType, deliveryID string, 
 	}
 	r := jobs.RunEvent{
 		InstallationID: ev.GetInstallation().GetID(),
+		RepoID:         ev.GetRepo().GetID(),
 		Owner:          ev.GetRepo().GetOwner().GetLogin(),
 		Repo:           ev.GetRepo().GetName(),
 		RunID:          run.GetID(),
 		WorkflowPath:   path,
 		DisplayTitle:   run.GetDisplayTitle(),
 		HeadBranch:     run.GetHeadBranch(),
+		HeadRepoID:     run.GetHeadRepository().GetID(),
 		Conclusion:     run.GetConclusion(),
 		Event:          run.GetEvent(),
 	}

@@ -164,7 +164,7 @@ func TestStartValidation(t *testing.T) {
 // is over.
 func TestHandlerRetries(t *testing.T) {
 	body := fixture(t, "pull_request-12-opened.json")
-	policy := intake.RetryPolicy{Backoff: 20 * time.Millisecond, MaxBackoff: 40 * time.Millisecond, Window: 300 * time.Millisecond}
+	policy := intake.RetryPolicy{Backoff: 20 * time.Millisecond, MaxBackoff: 40 * time.Millisecond, Window: 400 * time.Millisecond}
 	for _, tc := range []struct {
 		name       string
 		failures   int
@@ -173,8 +173,9 @@ func TestHandlerRetries(t *testing.T) {
 		minTime    time.Duration
 	}{
 		{"succeeds on the third attempt", 2, store.DeliveryProcessed, 3, 60 * time.Millisecond},
-		// 0, 20, 60, 100, ... 300 ms: at least 5 attempts before the window closes.
-		{"fails every attempt", 1000, store.DeliveryFailed, 5, 260 * time.Millisecond},
+		// 0, 20, 60, 100, ... ms: it fails once the next wait would end past
+		// the window, not before the window less one wait.
+		{"fails every attempt", 1000, store.DeliveryFailed, 3, 360 * time.Millisecond},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			rec := newRecorder("pull_request")

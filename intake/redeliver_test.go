@@ -17,12 +17,7 @@ import (
 // of attempt and checks that only deliveries that never reached the server
 // are redelivered, through the App's real JWT-authenticated client.
 func TestRedeliver(t *testing.T) {
-	fake := fakegithub.New(t)
-	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "intake.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = st.Close() })
+	fake, st := redeliveryWorld(t)
 	now := time.Now().UTC()
 	since := now.Add(-time.Hour)
 	add := func(guid string, code int, at time.Time) int64 {
@@ -70,12 +65,7 @@ func TestRedeliver(t *testing.T) {
 // TestRedeliveryLooksBackFurtherAtStart: the first pass reads GitHub's log
 // back to the start-up window, later passes only the short one.
 func TestRedeliveryLooksBackFurtherAtStart(t *testing.T) {
-	fake := fakegithub.New(t)
-	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "intake.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = st.Close() })
+	fake, st := redeliveryWorld(t)
 	now := time.Now().UTC()
 	fake.AddHookDelivery(fakegithub.HookDelivery{GUID: "missed-at-night", Event: "issues", StatusCode: 502,
 		DeliveredAt: now.Add(-5 * time.Hour), InstallationID: 1})
@@ -94,4 +84,15 @@ func TestRedeliveryLooksBackFurtherAtStart(t *testing.T) {
 	if got := fake.Redeliveries(); slices.Contains(got, earlier) {
 		t.Errorf("redeliveries %v include the delivery 3 hours back: later passes look back 30 minutes", got)
 	}
+}
+
+// redeliveryWorld is a fake GitHub and an empty store.
+func redeliveryWorld(t *testing.T) (*fakegithub.Server, store.Store) {
+	t.Helper()
+	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "intake.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	return fakegithub.New(t), st
 }

@@ -23,6 +23,10 @@ type Facts struct {
 	// AutofixAttempts counts the automatic fix jobs already created for the
 	// pull request.
 	AutofixAttempts int
+	// HeadProtection names what protects the pull request's head branch
+	// ("branch protection", "a repository ruleset (...)"), empty when nothing
+	// does. Asked only for jobs that would push.
+	HeadProtection string
 }
 
 // Decision is the policy verdict on a task.
@@ -150,7 +154,28 @@ func decideRun(t Task, cfg config.RepoConfig, actorPerm config.Permission, facts
 		}
 		static = true
 	}
+	if d, refused := refuseHead(t, facts); refused {
+		return d
+	}
 	return Decision{Allowed: true, Tier: t.Kind.Tier(), Static: static}
+}
+
+// refuseHead refuses a job that would push to the pull request's head branch
+// when that branch is the default branch or a protected one: changes reach
+// those only through review, never through the agent.
+func refuseHead(t Task, facts Facts) (Decision, bool) {
+	if !t.Kind.Writes() || !t.IsPR || t.Fork {
+		return Decision{}, false
+	}
+	// A branch name may hold a backtick: it must not end the code span.
+	head := strings.ReplaceAll(t.HeadRef, "`", "'")
+	switch {
+	case t.HeadRef != "" && t.HeadRef == t.DefaultBranch:
+		return deny(fmt.Sprintf("infra-agent does not push to `%s`, the repository's default branch; open the pull request from another branch", head)), true
+	case facts.HeadProtection != "":
+		return deny(fmt.Sprintf("infra-agent does not push to `%s`: the branch is protected (%s); open the pull request from an unprotected branch", head, facts.HeadProtection)), true
+	}
+	return Decision{}, false
 }
 
 // needPermission checks the actor's permission against commands.min_permission.

@@ -5,53 +5,51 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"time"
 
 	"github.com/google/go-github/v62/github"
 	"github.com/rs/zerolog"
 
 	"github.com/infra-agent/infra-agent/checks"
+	"github.com/infra-agent/infra-agent/ghclient"
+	"github.com/infra-agent/infra-agent/jobs/ghops"
 	"github.com/infra-agent/infra-agent/store"
 	"github.com/infra-agent/infra-agent/wire"
 )
 
-// dispatchAttemptTimeout bounds one dispatch request in the background, on top
+// dispatchAttemptTimeout bounds one dispatch attempt in the background, on top
 // of the backoff waits.
 const dispatchAttemptTimeout = time.Minute
 
-// dispatchRequest is the workflow_dispatch body. go-github v62 has no field
-// for return_run_details.
-type dispatchRequest struct {
-	Ref              string            `json:"ref"`
-	Inputs           map[string]string `json:"inputs"`
-	ReturnRunDetails bool              `json:"return_run_details"`
-}
-
-// dispatchResponse is GitHub's answer when return_run_details is honoured
-// (200). Older GitHub Enterprise Server versions answer 204 with no body; the
-// run is then matched later by its run-name, "infra-agent job <id>".
-type dispatchResponse struct {
-	WorkflowRunID int64  `json:"workflow_run_id"`
-	RunURL        string `json:"run_url"`
-	HTMLURL       string `json:"html_url"`
-}
+// runLookback is how much older than its job a dispatched run may look, by
+// GitHub's clock.
+const runLookback = 5 * time.Minute
 
 // dispatch starts the job's workflow on the default branch. The first attempt
 // runs now; if it fails in a way worth retrying, the retries run in the
-// background with their own context, so the webhook is not held up. After the
-// last failure the job is failed and its check run concluded with the reason.
-func (s *Service) dispatch(ctx context.Context, client *github.Client, job store.Job) error {
-	runID, err := s.dispatchOnce(ctx, client, job)
-	if err == nil {
-		return s.markDispatched(ctx, client, job, 1, runID)
+// background with their own context (and hold the job's steps), so the webhook
+// is not held up; it reports whether they did. After the last failure the job
+// is failed and its check run concluded with the reason.
+//
+// An attempt is recorded before it is sent: a later attempt, or a retry of the
+// trigger after a crash, first looks for the run an earlier attempt may have
+// started (GitHub may have answered 502 after starting it), so a job is not
+// dispatched twice.
+func (s *Service) dispatch(ctx context.Context, client *github.Client, job store.Job) (bool, error) {
+	attempt := job.DispatchAttempts + 1
+	runID, err := s.dispatchAttempt(ctx, client, job, attempt)
+	switch {
+	case err == nil:
+		return false, s.markDispatched(ctx, client, job, attempt, runID)
+	case errors.Is(err, errLeftQueue):
+		return false, nil
 	}
-	if !retryable(err) || len(s.backoff) == 0 {
+	if !retryable(ctx, err) || len(s.backoff) == 0 {
 		s.metrics.dispatches.WithLabelValues("failed").Inc()
-		return s.failDispatch(ctx, client, job, 1, err)
+		return false, s.failDispatch(ctx, client, job, attempt, err)
 	}
 	s.metrics.dispatches.WithLabelValues("retry").Inc()
-	zerolog.Ctx(ctx).Warn().Err(err).Int(logKeyAttempt, 1).Msg("workflow dispatch failed; retrying in the background")
+	zerolog.Ctx(ctx).Warn().Err(err).Int(logKeyAttempt, attempt).Msg("workflow dispatch failed; retrying in the background")
 
 	total := dispatchAttemptTimeout * time.Duration(len(s.backoff))
 	for _, d := range s.backoff {
@@ -69,25 +67,33 @@ func (s *Service) dispatch(ctx context.Context, client *github.Client, job store
 			case <-bg.Done():
 			}
 		}()
-		if err := s.retryDispatch(bg, client, job); err != nil {
+		if _, err := s.store.ClaimJob(bg, job.ID, job.StepOwner, s.now().Add(total+time.Minute)); err != nil {
+			zerolog.Ctx(bg).Error().Err(err).Msg("holding the job for its dispatch retries")
+		}
+		if err := s.retryDispatch(bg, client, job, attempt); err != nil {
 			zerolog.Ctx(bg).Error().Err(err).Msg("dispatch retries ended with an error")
+		}
+		rctx, done := detached(bg)
+		defer done()
+		if err := s.store.ReleaseJob(rctx, job.ID, job.StepOwner); err != nil {
+			zerolog.Ctx(bg).Error().Err(err).Msg("releasing the job after its dispatch retries")
 		}
 	})
 	if !started {
 		cancel()
 		s.metrics.dispatches.WithLabelValues("failed").Inc()
-		return s.failDispatch(ctx, client, job, 1, fmt.Errorf("%w (first attempt: %w)", errShuttingDown, err))
+		return false, s.failDispatch(ctx, client, job, attempt, fmt.Errorf("%w (first attempt: %w)", errShuttingDown, err))
 	}
-	return nil
+	return true, nil
 }
 
 // retryDispatch makes the remaining attempts, waiting s.backoff[i] before
 // each, and stops early when the job is no longer queued.
-func (s *Service) retryDispatch(ctx context.Context, client *github.Client, job store.Job) error {
+func (s *Service) retryDispatch(ctx context.Context, client *github.Client, job store.Job, last int) error {
 	logger := zerolog.Ctx(ctx)
 	var err error
 	for i, wait := range s.backoff {
-		attempt := i + 2
+		attempt := last + i + 1
 		if err := s.sleep(ctx, wait); err != nil {
 			if s.isStopping() {
 				err = errShuttingDown
@@ -106,15 +112,18 @@ func (s *Service) retryDispatch(ctx context.Context, client *github.Client, job 
 			return nil
 		}
 		var runID int64
-		runID, err = s.dispatchOnce(ctx, client, job)
-		if err == nil {
+		runID, err = s.dispatchAttempt(ctx, client, job, attempt)
+		switch {
+		case err == nil:
 			return s.markDispatched(ctx, client, job, attempt, runID)
+		case errors.Is(err, errLeftQueue):
+			return nil
 		}
 		stopping := s.isStopping()
 		if stopping {
 			err = fmt.Errorf("%w (last attempt: %w)", errShuttingDown, err)
 		}
-		if stopping || !retryable(err) || i == len(s.backoff)-1 {
+		if stopping || !retryable(ctx, err) || i == len(s.backoff)-1 {
 			s.metrics.dispatches.WithLabelValues("failed").Inc()
 			return s.failDispatch(ctx, client, job, attempt, err)
 		}
@@ -124,24 +133,33 @@ func (s *Service) retryDispatch(ctx context.Context, client *github.Client, job 
 	return err
 }
 
-// dispatchOnce sends one workflow_dispatch request and returns the run id when
-// GitHub reports it.
-func (s *Service) dispatchOnce(ctx context.Context, client *github.Client, job store.Job) (int64, error) {
-	u := fmt.Sprintf("repos/%s/%s/actions/workflows/%s/dispatches",
-		url.PathEscape(job.Owner), url.PathEscape(job.Repo), url.PathEscape(job.Workflow))
-	req, err := client.NewRequest(http.MethodPost, u, dispatchRequest{
-		Ref:              job.DefaultBranch,
-		Inputs:           map[string]string{wire.WorkflowInput: job.ID},
-		ReturnRunDetails: true,
-	})
-	if err != nil {
-		return 0, fmt.Errorf("building dispatch request: %w", err)
+// dispatchAttempt records attempt and makes it: after an earlier attempt, it
+// first looks for the run that attempt may have started, by the job id in
+// its title. It returns the run id when GitHub reports it (0 from older GitHub
+// Enterprise Server versions, which answer 204).
+func (s *Service) dispatchAttempt(ctx context.Context, client *github.Client, job store.Job, attempt int) (int64, error) {
+	if attempt > 1 {
+		id, err := ghops.FindRun(ctx, client, job.Owner, job.Repo, ghops.RunQuery{
+			Workflow: job.Workflow, Branch: job.DefaultBranch, Title: RunTitlePrefix + job.ID, RepoID: job.RepoID,
+			Since: job.CreatedAt.Add(-runLookback),
+		})
+		if err != nil {
+			return 0, err
+		}
+		if id != 0 {
+			zerolog.Ctx(ctx).Info().Int64(logKeyRunID, id).Msg("an earlier dispatch attempt started the run")
+			return id, nil
+		}
 	}
-	var out dispatchResponse
-	if _, err := client.Do(ctx, req, &out); err != nil {
-		return 0, fmt.Errorf("dispatching %s on %s/%s@%s: %w", job.Workflow, job.Owner, job.Repo, job.DefaultBranch, err)
+	if _, queued, err := s.moveJob(ctx, job.ID, []store.JobState{store.JobQueued}, store.JobUpdate{DispatchAttempts: &attempt}); err != nil {
+		return 0, fmt.Errorf("recording dispatch attempt %d of job %s: %w", attempt, job.ID, err)
+	} else if !queued {
+		return 0, errLeftQueue
 	}
-	return out.WorkflowRunID, nil
+	// Fully qualified: a tag named like the default branch would win over the
+	// branch in a bare name.
+	return ghops.Dispatch(ctx, client, job.Owner, job.Repo, job.Workflow, "refs/heads/"+job.DefaultBranch,
+		map[string]string{wire.WorkflowInput: job.ID})
 }
 
 // markDispatched records an accepted dispatch, unless the job left the queue
@@ -160,11 +178,15 @@ func (s *Service) markDispatched(ctx context.Context, client *github.Client, job
 	}
 	if !moved {
 		zerolog.Ctx(ctx).Info().Int64(logKeyRunID, runID).Msg("workflow dispatched for a job that already left the queue; cancelling its run")
-		return cancelRun(ctx, client, job.Owner, job.Repo, runID)
+		return ghops.CancelRun(ctx, client, job.Owner, job.Repo, runID)
 	}
 	zerolog.Ctx(ctx).Info().Int(logKeyAttempts, attempts).Int64(logKeyRunID, runID).Msg("workflow dispatched")
 	return nil
 }
+
+// errLeftQueue stops a dispatch: the job was cancelled or superseded, and the
+// path that did it speaks for it.
+var errLeftQueue = errors.New("the job left the queue")
 
 // errShuttingDown is why dispatch retries end when the server shuts down.
 var errShuttingDown = errors.New("the server shut down before the workflow could be dispatched; comment again to retry")
@@ -202,29 +224,12 @@ func (s *Service) failDispatch(ctx context.Context, client *github.Client, job s
 }
 
 // retryable reports whether a dispatch error may go away on its own: GitHub
-// server errors, rate limits and network failures. A 404 (no such workflow
-// on the default branch) or 422 (no workflow_dispatch trigger, unknown input)
-// will not.
-func retryable(err error) bool {
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return false
-	}
-	var (
-		rate  *github.RateLimitError
-		abuse *github.AbuseRateLimitError
-		er    *github.ErrorResponse
-	)
-	switch {
-	case errors.As(err, &rate), errors.As(err, &abuse):
-		return true
-	case errors.As(err, &er):
-		code := 0
-		if er.Response != nil {
-			code = er.Response.StatusCode
-		}
-		return code >= 500 || code == http.StatusTooManyRequests
-	}
-	return true // no HTTP answer at all: a network error
+// server errors, rate limits, network failures and attempts that timed out.
+// A 404 (no such workflow on the default branch) or 422 (no
+// workflow_dispatch trigger, unknown input) will not, and nothing is retried
+// once the caller's own context has ended.
+func retryable(ctx context.Context, err error) bool {
+	return ctx.Err() == nil && !errors.Is(err, context.Canceled) && ghclient.Transient(err)
 }
 
 // dispatchReason explains a dispatch error to a human.

@@ -54,6 +54,7 @@ func newHarness(t *testing.T, opt func(*ServiceOptions)) *harness {
 	fake.AddInstallation(1, testOwner)
 	fake.AddRepo(fakegithub.Repo{ID: 1001, Owner: testOwner, Name: testRepo, DefaultBranch: "main", InstallationID: 1})
 	fake.AddWorkflow(testOwner, testRepo, "infra-agent.yml")
+	fake.SetWorkflowRunName(testOwner, testRepo, "infra-agent.yml", RunTitlePrefix+"${{ inputs.job_id }}")
 	fake.SetPermission(testOwner, testRepo, "alice", "write")
 	fake.SetPermission(testOwner, testRepo, "bob", "read")
 	fake.AddPullRequest(testOwner, testRepo, fakegithub.PullRequest{
@@ -189,6 +190,21 @@ func commentTask(action Action, kind wire.Kind, actor string, commentID int64) T
 	}
 }
 
+// checkTask is the fix task a failing ci/test check run (id) on the pull
+// request yields, as the check_run handler builds it.
+func checkTask(id int64, actor string) Task {
+	actorType := "User"
+	if strings.HasSuffix(actor, "[bot]") {
+		actorType = "Bot"
+	}
+	return Task{
+		Action: ActionRun, Kind: wire.KindFix, Source: SourceCheckRun, SourceID: id,
+		DeliveryID: fmt.Sprintf("delivery-check-%d", id), CheckName: "ci/test",
+		InstallationID: 1, RepoID: 1001, Owner: testOwner, Repo: testRepo, DefaultBranch: "main",
+		Number: testPR, HeadSHA: testHeadSHA, Actor: actor, ActorType: actorType,
+	}
+}
+
 // Paths of the calls the service makes.
 const (
 	callConfig      = "GET /repos/acme/infra/contents/.github/infra-agent.yml"
@@ -198,6 +214,11 @@ const (
 	callCheckRun    = "POST /repos/acme/infra/check-runs"
 	callDispatch    = "POST /repos/acme/infra/actions/workflows/infra-agent.yml/dispatches"
 	callCommentPR   = "POST /repos/acme/infra/issues/12/comments"
+	callComments    = "GET /repos/acme/infra/issues/12/comments"
+	callHeadBranch  = "GET /repos/acme/infra/branches/topic"
+	callHeadRules   = "GET /repos/acme/infra/rules/branches/topic"
+	callRuns        = "GET /repos/acme/infra/actions/workflows/infra-agent.yml/runs"
+	callListChecks  = "GET /repos/acme/infra/commits/" + testHeadSHA + "/check-runs"
 	callPermissionF = "GET /repos/acme/infra/collaborators/%s/permission"
 )
 

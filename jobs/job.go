@@ -4,68 +4,114 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/google/go-github/v62/github"
+	"github.com/google/uuid"
 	"github.com/rs/zerolog"
 
 	"github.com/infra-agent/infra-agent/checks"
 	"github.com/infra-agent/infra-agent/config"
+	"github.com/infra-agent/infra-agent/ghclient"
+	"github.com/infra-agent/infra-agent/jobs/ghops"
 	"github.com/infra-agent/infra-agent/store"
 )
 
-// createJob stores the job of an allowed task, supersedes the older job of
-// the same pull request or issue, creates the job's check run, acknowledges
-// the comment and dispatches the workflow.
+// stepLease is how long one handler holds a job's steps: longer than a
+// handler may run (intake's 2-minute timeout), so a live holder never loses
+// them, short enough that a crashed one's job is resumed by the next retry.
+const stepLease = 3 * time.Minute
+
+// ErrBusy is returned when another handler is taking the same job through its
+// steps: the trigger is retried later and resumes what is left.
+var ErrBusy = errors.New("another handler is setting up this job")
+
+// createJob stores the job of an allowed task, or finds it when the trigger
+// was seen before, and takes it through its steps: supersede the older job,
+// check run, reaction, dispatch. Each step is resumable: a retry of the
+// trigger carries on from the step that did not finish.
 func (s *Service) createJob(ctx context.Context, client *github.Client, t Task, cfg config.RepoConfig, d Decision) error {
-	headSHA := t.HeadSHA
-	if !t.IsPR {
-		// An issue has no head: the check run goes on the commit the
-		// remediation branch will start from.
-		sha, err := branchHead(ctx, client, t.Owner, t.Repo, t.DefaultBranch)
-		if err != nil {
-			return err
-		}
-		headSHA = sha
+	row, err := s.jobRow(ctx, client, t, cfg)
+	if err != nil {
+		return err
 	}
-	now := s.now()
-	job, superseded, created, err := s.store.CreateJob(ctx, store.Job{
-		TriggerKey:     triggerKey(t),
-		DeliveryID:     t.DeliveryID,
-		InstallationID: t.InstallationID,
-		RepoID:         t.RepoID,
-		Owner:          t.Owner,
-		Repo:           t.Repo,
-		Number:         t.Number,
-		Kind:           t.Kind,
-		State:          store.JobQueued,
-		HeadSHA:        headSHA,
-		HeadRef:        t.HeadRef,
-		BaseRef:        t.BaseRef,
-		DefaultBranch:  t.DefaultBranch,
-		Fork:           t.Fork,
-		Actor:          t.Actor,
-		TriggerSource:  string(t.Source),
-		TriggerID:      t.SourceID,
-		Instructions:   t.Instructions,
-		Workflow:       cfg.Workflow,
-		TriggeredAt:    t.TriggeredAt,
-		CreatedAt:      now,
-		UpdatedAt:      now,
-	}, nil)
+	job, superseded, created, err := s.store.CreateJob(ctx, row, autofixLimit(t, cfg))
+	if errors.Is(err, store.ErrLimitReached) {
+		// Failing checks that arrived together: the decision counted before
+		// the others were created.
+		return s.deny(ctx, client, t, fmt.Sprintf("the failing check %q was not fixed automatically: autofix.max_attempts (%d) automatic fix attempts were already made on this pull request; comment `/agent fix` to try again",
+			t.CheckName, cfg.Autofix.MaxAttempts))
+	}
 	if err != nil {
 		return fmt.Errorf("creating job for %s/%s#%d: %w", t.Owner, t.Repo, t.Number, err)
 	}
 	ctx = jobContext(ctx, job)
 	logger := zerolog.Ctx(ctx)
-	if !created {
-		logger.Info().Str(logKeyState, string(job.State)).Msg("trigger already has a job; nothing to do")
-		return nil
+	if created {
+		s.metrics.jobCreated(job.Kind)
+		logger.Info().Str(logKeyTier, d.Tier.String()).Bool(logKeyStatic, d.Static).Str(logKeyHeadSHA, job.HeadSHA).Msg("job created")
+	} else {
+		if !job.State.Active() {
+			logger.Info().Str(logKeyState, string(job.State)).Msg("trigger already has a job; nothing to do")
+			return nil
+		}
+		if job, err = s.store.ClaimJob(ctx, job.ID, row.StepOwner, row.StepUntil); errors.Is(err, store.ErrConflict) {
+			return fmt.Errorf("job of %s/%s#%d: %w", t.Owner, t.Repo, t.Number, ErrBusy)
+		} else if err != nil {
+			return err
+		}
+		logger.Info().Str(logKeyState, string(job.State)).Msg("trigger already has a job; resuming its steps")
 	}
-	s.metrics.jobCreated(job.Kind)
-	logger.Info().Str(logKeyTier, d.Tier.String()).Bool(logKeyStatic, d.Static).Str(logKeyHeadSHA, headSHA).Msg("job created")
+	handedOff, err := s.advance(ctx, client, t, job, superseded, !created)
+	if !handedOff {
+		rctx, cancel := detached(ctx)
+		defer cancel()
+		if rerr := s.store.ReleaseJob(rctx, job.ID, row.StepOwner); rerr != nil {
+			err = errors.Join(err, rerr)
+		}
+	}
+	return err
+}
 
+// jobRow is the row of a task's job, claimed by a new step owner.
+func (s *Service) jobRow(ctx context.Context, client *github.Client, t Task, cfg config.RepoConfig) (store.Job, error) {
+	headSHA := t.HeadSHA
+	if !t.IsPR {
+		// An issue has no head: the check run goes on the commit the
+		// remediation branch will start from.
+		sha, err := ghops.BranchHead(ctx, client, t.Owner, t.Repo, t.DefaultBranch)
+		if err != nil {
+			return store.Job{}, err
+		}
+		headSHA = sha
+	}
+	now := s.now()
+	return store.Job{
+		TriggerKey: triggerKey(t), DeliveryID: t.DeliveryID, InstallationID: t.InstallationID, RepoID: t.RepoID,
+		Owner: t.Owner, Repo: t.Repo, Number: t.Number, Kind: t.Kind, State: store.JobQueued,
+		HeadSHA: headSHA, HeadRef: t.HeadRef, BaseRef: t.BaseRef, DefaultBranch: t.DefaultBranch, Fork: t.Fork,
+		Actor: t.Actor, TriggerSource: string(t.Source), TriggerID: t.SourceID, Instructions: t.Instructions,
+		Workflow: cfg.Workflow, TriggeredAt: t.TriggeredAt, CreatedAt: now, UpdatedAt: now,
+		StepOwner: uuid.NewString(), StepUntil: now.Add(stepLease),
+	}, nil
+}
+
+// advance takes a job through the steps that are not done: withdraw the jobs
+// it superseded, create its check run, react to the comment, dispatch. It
+// reports whether dispatch retries took the job over in the background (they
+// then hold its steps until they end).
+func (s *Service) advance(ctx context.Context, client *github.Client, t Task, job store.Job, superseded []store.Job, resuming bool) (bool, error) {
 	var errs []error
+	if resuming {
+		open, err := s.store.ListJobs(ctx, store.JobFilter{SupersededBy: job.ID, States: []store.JobState{store.JobSuperseded}, CheckRunOpen: true})
+		if err != nil {
+			return false, fmt.Errorf("listing the jobs %s superseded: %w", job.ID, err)
+		}
+		superseded = open
+	}
 	for _, old := range superseded {
+		// The older job may be under the repository's former name.
+		old.Owner, old.Repo = job.Owner, job.Repo
 		s.metrics.jobEntered(old.Kind, store.JobSuperseded)
 		octx, cancel := detached(jobContext(ctx, old))
 		s.ended(octx, old)
@@ -75,47 +121,66 @@ func (s *Service) createJob(ctx context.Context, client *github.Client, t Task, 
 		}
 		cancel()
 	}
-
-	id, err := createCheckRun(ctx, client, job.Owner, job.Repo, checkRunSpec{
-		name:       job.Kind.CheckRunName(),
-		headSHA:    job.HeadSHA,
-		externalID: job.ID,
-		output:     checks.JobQueued(taskJobInfo(job, t)),
-	})
-	if err != nil {
-		// Without a check run the runner would work for nobody: fail the job
-		// and say so in a comment instead. A redelivery finds the job and does
-		// not try again.
-		return errors.Join(append(errs, err, s.failWithoutCheckRun(ctx, client, job, err))...)
+	job, err := s.ensureCheckRun(ctx, client, t, job, resuming)
+	if err != nil || !job.State.Active() {
+		return false, errors.Join(append(errs, err)...)
 	}
-	updated, err := s.store.UpdateJob(ctx, job.ID, nil, store.JobUpdate{CheckRunID: &id})
-	if err != nil {
-		return errors.Join(append(errs, fmt.Errorf("recording check run %d of job %s: %w", id, job.ID, err))...)
-	}
-	job = updated
-	if !job.State.Active() {
-		// A newer trigger superseded this job while its check run was being
-		// created, and found no check run to conclude.
-		newer, err := s.store.GetJob(ctx, job.SupersededBy)
-		if err != nil {
-			return errors.Join(append(errs, fmt.Errorf("reading the job that superseded %s: %w", job.ID, err))...)
-		}
-		return errors.Join(append(errs, s.concludeJob(ctx, client, job, "cancelled", checks.JobSuperseded(jobInfo(job), jobInfo(newer))))...)
-	}
-	if t.Source == SourceIssueComment && t.SourceID != 0 {
+	if t.Source == SourceIssueComment && t.SourceID != 0 && job.DispatchAttempts == 0 {
 		if _, _, err := client.Reactions.CreateIssueCommentReaction(ctx, t.Owner, t.Repo, t.SourceID, "eyes"); err != nil {
 			errs = append(errs, fmt.Errorf("reacting to comment %d: %w", t.SourceID, err))
 		}
 	}
-	if err := s.dispatch(ctx, client, job); err != nil {
-		errs = append(errs, err)
+	if job.State != store.JobQueued {
+		return false, errors.Join(errs...)
 	}
-	return errors.Join(errs...)
+	handedOff, err := s.dispatch(ctx, client, job)
+	return handedOff, errors.Join(append(errs, err)...)
+}
+
+// ensureCheckRun gives the job its check run unless it has one: found by its
+// external id when an earlier attempt may have created it, else created. A
+// job superseded while its check run was created has that run concluded.
+func (s *Service) ensureCheckRun(ctx context.Context, client *github.Client, t Task, job store.Job, resuming bool) (store.Job, error) {
+	if job.CheckRunID != 0 {
+		return job, nil
+	}
+	id, err := ghops.EnsureCheckRun(ctx, client, job.Owner, job.Repo, ghops.CheckRunSpec{
+		Name: job.Kind.CheckRunName(), HeadSHA: job.HeadSHA, ExternalID: job.ID, AppID: s.appID,
+		Output: checks.JobQueued(taskJobInfo(job, t)),
+	}, resuming)
+	if err != nil {
+		if ghclient.Ambiguous(err) {
+			// GitHub may have created it: the trigger's retry looks for it.
+			return job, err
+		}
+		// Refused for good: without a check run the runner would work for
+		// nobody. Fail the job and say so in a comment instead.
+		return job, errors.Join(err, s.failWithoutCheckRun(ctx, client, job, err))
+	}
+	updated, err := s.store.UpdateJob(ctx, job.ID, nil, store.JobUpdate{CheckRunID: &id})
+	if err != nil {
+		return job, fmt.Errorf("recording check run %d of job %s: %w", id, job.ID, err)
+	}
+	if updated.State.Active() {
+		return updated, nil
+	}
+	// A newer trigger superseded this job while its check run was being
+	// created, and found no check run to conclude.
+	newer, err := s.store.GetJob(ctx, updated.SupersededBy)
+	if err != nil {
+		return updated, fmt.Errorf("reading the job that superseded %s: %w", job.ID, err)
+	}
+	cctx, cancel := detached(ctx)
+	defer cancel()
+	return updated, s.concludeJob(cctx, client, updated, "cancelled", checks.JobSuperseded(jobInfo(updated), jobInfo(newer)))
 }
 
 // failWithoutCheckRun fails a job whose check run could not be created and
-// explains it in a comment, the only place left to say it.
+// explains it in a comment, the only place left to say it. It runs on its own
+// deadline: the caller's may be what just ended.
 func (s *Service) failWithoutCheckRun(ctx context.Context, client *github.Client, job store.Job, cause error) error {
+	ctx, cancel := detached(ctx)
+	defer cancel()
 	state, detail := store.JobFailed, "creating the check run: "+cause.Error()
 	_, moved, err := s.moveJob(ctx, job.ID, store.ActiveStates, store.JobUpdate{State: &state, Detail: &detail})
 	if err != nil {
@@ -124,9 +189,7 @@ func (s *Service) failWithoutCheckRun(ctx context.Context, client *github.Client
 	if !moved {
 		return nil
 	}
-	ctx, cancel := detached(ctx)
-	defer cancel()
-	return comment(ctx, client, job.Owner, job.Repo, job.Number, checks.JobNotStartedComment(jobInfo(job), dispatchReason(cause)))
+	return s.poster.Reply(ctx, client, jobTarget(job), "not-started:"+job.ID, checks.JobNotStartedComment(jobInfo(job), dispatchReason(cause)))
 }
 
 // concludeJob completes a job's check run, if it has one, and records that it
@@ -135,7 +198,7 @@ func (s *Service) concludeJob(ctx context.Context, client *github.Client, job st
 	if job.CheckRunID == 0 {
 		return nil
 	}
-	if err := concludeCheckRun(ctx, client, job.Owner, job.Repo, job.CheckRunID, job.Kind.CheckRunName(), conclusion, out,
+	if err := ghops.ConcludeCheckRun(ctx, client, job.Owner, job.Repo, job.CheckRunID, job.Kind.CheckRunName(), conclusion, out,
 		github.Timestamp{Time: s.now()}); err != nil {
 		return err
 	}
@@ -151,45 +214,13 @@ func (s *Service) concludeJob(ctx context.Context, client *github.Client, job st
 // its check run is concluded cancelled with out.
 func (s *Service) withdraw(ctx context.Context, client *github.Client, job store.Job, out checks.JobOutput) error {
 	return errors.Join(
-		cancelRun(ctx, client, job.Owner, job.Repo, job.RunID),
+		ghops.CancelRun(ctx, client, job.Owner, job.Repo, job.RunID),
 		s.concludeJob(ctx, client, job, "cancelled", out))
 }
 
-// cancel cancels the active job of the task's pull request or issue and says so.
-func (s *Service) cancel(ctx context.Context, client *github.Client, t Task) error {
-	active, err := s.store.ListJobs(ctx, store.JobFilter{
-		States: store.ActiveStates, InstallationID: t.InstallationID, Owner: t.Owner, Repo: t.Repo, Number: t.Number,
-	})
-	if err != nil {
-		return fmt.Errorf("listing active jobs of %s/%s#%d: %w", t.Owner, t.Repo, t.Number, err)
-	}
-	state, detail := store.JobCancelled, "cancelled by @"+t.Actor
-	var (
-		errs      []error
-		cancelled *checks.JobInfo
-	)
-	for _, j := range active {
-		j, moved, err := s.moveJob(ctx, j.ID, store.ActiveStates, store.JobUpdate{State: &state, Detail: &detail})
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		if !moved {
-			continue // it ended meanwhile
-		}
-		jctx, cancel := detached(jobContext(ctx, j))
-		zerolog.Ctx(jctx).Info().Msg("job cancelled")
-		if err := s.withdraw(jctx, client, j, checks.JobCancelled(jobInfo(j), t.Actor)); err != nil {
-			errs = append(errs, err)
-		}
-		cancel()
-		info := jobInfo(j)
-		cancelled = &info
-	}
-	if err := comment(ctx, client, t.Owner, t.Repo, t.Number, checks.JobCancelReply(t.Actor, cancelled)); err != nil {
-		errs = append(errs, err)
-	}
-	return errors.Join(errs...)
+// jobTarget is the pull request or issue of a job.
+func jobTarget(j store.Job) ghops.Target {
+	return ghops.Target{RepoID: j.RepoID, Owner: j.Owner, Repo: j.Repo, Number: j.Number}
 }
 
 // jobInfo is what job messages say about j.

@@ -24,8 +24,10 @@ func TestDispatchRetriesThenSucceeds(t *testing.T) {
 	h.submit(commentTask(ActionRun, wire.KindFix, "alice", id))
 	h.svc.Wait()
 
-	h.expectCalls(callConfig, callOrgRepo, callPermission("alice"), callPull, callCheckRun, callReaction(id),
-		callDispatch, callDispatch, callDispatch)
+	// Before each retry, the run an earlier attempt may have started is
+	// looked for.
+	h.expectCalls(callConfig, callOrgRepo, callPermission("alice"), callPull, callHeadBranch, callHeadRules, callCheckRun, callReaction(id),
+		callDispatch, callRuns, callDispatch, callRuns, callDispatch)
 	job := h.onlyJob()
 	if job.State != store.JobDispatched || job.DispatchAttempts != 3 {
 		t.Errorf("job %s after %d attempts, want dispatched after 3", job.State, job.DispatchAttempts)
@@ -60,8 +62,11 @@ func TestDispatchFailsForGood(t *testing.T) {
 			h.submit(commentTask(ActionRun, wire.KindFix, "alice", id))
 			h.svc.Wait()
 
-			want := []string{callConfig, callOrgRepo, callPermission("alice"), callPull, callCheckRun, callReaction(id)}
-			for range tt.attempts {
+			want := []string{callConfig, callOrgRepo, callPermission("alice"), callPull, callHeadBranch, callHeadRules, callCheckRun, callReaction(id)}
+			for i := range tt.attempts {
+				if i > 0 {
+					want = append(want, callRuns)
+				}
 				want = append(want, callDispatch)
 			}
 			job := h.onlyJob()
@@ -105,8 +110,8 @@ func TestDispatchRetryStopsWhenSuperseded(t *testing.T) {
 	close(release)
 	h.svc.Wait()
 
-	h.expectCalls(callConfig, callOrgRepo, callPermission("alice"), callPull, callCheckRun, callReaction(first), callDispatch,
-		callConfig, callOrgRepo, callPermission("alice"), callPull, callPatchCheckRun(older.CheckRunID), callCheckRun, callReaction(second), callDispatch)
+	h.expectCalls(callConfig, callOrgRepo, callPermission("alice"), callPull, callHeadBranch, callHeadRules, callCheckRun, callReaction(first), callDispatch,
+		callConfig, callOrgRepo, callPermission("alice"), callPull, callHeadBranch, callHeadRules, callPatchCheckRun(older.CheckRunID), callCheckRun, callReaction(second), callDispatch)
 	js := h.jobs()
 	if js[0].ID != older.ID || js[0].State != store.JobSuperseded || js[1].State != store.JobDispatched {
 		t.Errorf("jobs are %s and %s, want superseded and dispatched", js[0].State, js[1].State)
@@ -157,7 +162,8 @@ func TestWatchdogTimesOutQueuedJob(t *testing.T) {
 	if err := h.svc.Sweep(ctx); err != nil {
 		t.Fatal(err)
 	}
-	h.expectCalls(callPatchCheckRun(job.CheckRunID), callCommentPR)
+	// The run is cancelled too: no runner keeps working for a job that ended.
+	h.expectCalls(callCancelRun(job.RunID), callPatchCheckRun(job.CheckRunID), callCommentPR)
 	if j := h.onlyJob(); j.State != store.JobTimedOut {
 		t.Errorf("job is %s, want timed_out", j.State)
 	}
@@ -211,7 +217,7 @@ func TestWatchdogRunningWithoutHeartbeat(t *testing.T) {
 	if err := h.svc.Sweep(h.ctx("watchdog")); err != nil {
 		t.Fatal(err)
 	}
-	h.expectCalls(callPatchCheckRun(job.CheckRunID), callCommentPR)
+	h.expectCalls(callCancelRun(job.RunID), callPatchCheckRun(job.CheckRunID), callCommentPR)
 	if got := h.appComments(testPR); len(got) != 1 || !strings.Contains(got[0], "no heartbeat for 1m30s") {
 		t.Errorf("comments = %q", got)
 	}
@@ -249,7 +255,7 @@ func TestReconcileRun(t *testing.T) {
 			ev := RunEvent{
 				InstallationID: 1, Owner: testOwner, Repo: testRepo, RunID: runID,
 				WorkflowPath: ".github/workflows/infra-agent.yml", DisplayTitle: RunTitlePrefix + job.ID,
-				HeadBranch: "main", Conclusion: tt.conclusion, Event: "workflow_dispatch",
+				HeadBranch: "main", Conclusion: tt.conclusion, Event: "workflow_dispatch", RepoID: 1001, HeadRepoID: 1001,
 			}
 			if err := h.svc.ReconcileRun(h.ctx("delivery-run"), ev); err != nil {
 				t.Fatal(err)
@@ -299,17 +305,18 @@ func TestReconcileRunIgnoresUnknownRuns(t *testing.T) {
 	}
 }
 
-// TestCheckRunCreationFails: without a check run the job is failed before
-// dispatch and the failure is explained in a comment.
-func TestCheckRunCreationFails(t *testing.T) {
+// TestCheckRunCreationRefused: a check run GitHub refuses for good (422: the
+// head commit is gone) fails the job before dispatch, and the failure is
+// explained in a comment; a redelivery finds the job and stays quiet.
+func TestCheckRunCreationRefused(t *testing.T) {
 	h := newHarness(t, nil)
-	h.fake.FailNext("POST", `/repos/acme/infra/check-runs$`, 1, 500, nil)
+	h.fake.FailNext("POST", `/repos/acme/infra/check-runs$`, 1, 422, nil)
 	id := h.addComment("alice", "/agent fix")
 	task := commentTask(ActionRun, wire.KindFix, "alice", id)
 	if err := h.svc.Submit(h.ctx(task.DeliveryID), task); err == nil {
 		t.Error("Submit hid the check run failure")
 	}
-	h.expectCalls(callConfig, callOrgRepo, callPermission("alice"), callPull, callCheckRun, callCommentPR)
+	h.expectCalls(callConfig, callOrgRepo, callPermission("alice"), callPull, callHeadBranch, callHeadRules, callCheckRun, callCommentPR)
 	if j := h.onlyJob(); j.State != store.JobFailed || j.CheckRunID != 0 {
 		t.Errorf("job %s with check run %d, want failed without one", j.State, j.CheckRunID)
 	}
@@ -324,7 +331,54 @@ func TestCheckRunCreationFails(t *testing.T) {
 	if err := h.svc.Submit(h.ctx(task.DeliveryID), task); err != nil {
 		t.Fatal(err)
 	}
-	h.expectCalls(callConfig, callOrgRepo, callPermission("alice"), callPull)
+	h.expectCalls(callConfig, callOrgRepo, callPermission("alice"), callPull, callHeadBranch, callHeadRules)
+}
+
+// TestCheckRunCreationResumes: when the check run's creation fails without
+// saying whether GitHub made it (a 5xx, a timeout), the job keeps its place
+// and the trigger's retry carries on from that step: it looks for the check
+// run by its external id, creates it only if absent, and dispatches. One job,
+// one check run, one dispatch, whichever way the 5xx went. (A retry used to
+// find the job and stop there, leaving no dispatch and, when GitHub had made
+// it, a check run queued forever.)
+func TestCheckRunCreationResumes(t *testing.T) {
+	for _, applied := range []bool{false, true} {
+		t.Run(map[bool]string{false: "not created", true: "created, then 502"}[applied], func(t *testing.T) {
+			h := newHarness(t, nil)
+			if applied {
+				h.fake.FailNextAfterApplying("POST", `/repos/acme/infra/check-runs$`, 1, 502)
+			} else {
+				h.fake.FailNext("POST", `/repos/acme/infra/check-runs$`, 1, 500, nil)
+			}
+			id := h.addComment("alice", "/agent fix")
+			task := commentTask(ActionRun, wire.KindFix, "alice", id)
+			err := h.svc.Submit(h.ctx(task.DeliveryID), task)
+			if applied {
+				// The look after the 502 finds it: no error, nothing left.
+				if err != nil {
+					t.Fatalf("Submit: %v", err)
+				}
+			} else {
+				if err == nil {
+					t.Fatal("Submit hid the failure: the trigger would not be retried")
+				}
+				if j := h.onlyJob(); j.State != store.JobQueued || j.CheckRunID != 0 || len(h.appComments(testPR)) != 0 {
+					t.Fatalf("after the failed attempt: job %s with check run %d, comments %q; want queued, none, none", j.State, j.CheckRunID, h.appComments(testPR))
+				}
+				h.submit(task) // the intake's retry
+			}
+			job := h.onlyJob()
+			if crs := h.fake.CheckRuns(testOwner, testRepo); len(crs) != 1 || crs[0].ID != job.CheckRunID || crs[0].ExternalID != job.ID {
+				t.Errorf("check runs = %+v, want exactly the job's (%d)", crs, job.CheckRunID)
+			}
+			if ds := h.fake.Dispatches(testOwner, testRepo); len(ds) != 1 || job.State != store.JobDispatched {
+				t.Errorf("job %s with %d dispatches, want dispatched once", job.State, len(ds))
+			}
+			if got := h.fake.Reactions(testOwner, testRepo, id); len(got) != 1 {
+				t.Errorf("reactions = %v, want one", got)
+			}
+		})
+	}
 }
 
 // TestShutdownEndsDispatchRetries: a retry that would wait past the shutdown
@@ -349,7 +403,7 @@ func TestShutdownEndsDispatchRetries(t *testing.T) {
 		t.Fatal("Shutdown waited for the hour-long backoff")
 	}
 	job := h.onlyJob()
-	h.expectCalls(callConfig, callOrgRepo, callPermission("alice"), callPull, callCheckRun, callReaction(id),
+	h.expectCalls(callConfig, callOrgRepo, callPermission("alice"), callPull, callHeadBranch, callHeadRules, callCheckRun, callReaction(id),
 		callDispatch, callPatchCheckRun(job.CheckRunID))
 	if job.State != store.JobFailed || !strings.Contains(job.Detail, "server shut down") {
 		t.Errorf("job %s (%q), want failed because the server shut down", job.State, job.Detail)

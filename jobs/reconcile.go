@@ -79,38 +79,48 @@ func (s *Service) ReconcileRun(ctx context.Context, r RunEvent) error {
 }
 
 // findRunJob finds the active job of a run: by the run id recorded at
-// dispatch, else by the job id in the run's title. A title match counts only
-// for a job of the same installation, repository and workflow, so a run
-// elsewhere cannot close someone else's job by naming it.
+// dispatch, else by the job id in the run's title. Job ids are public (check
+// runs show them), and a pull request may edit the workflow to run on its own
+// events under any title, so a run counts only if the server could have
+// started it: a workflow_dispatch of the job's workflow, on the job's default
+// branch, with code from the job's repository, and the run the dispatch
+// reported when it reported one.
 func (s *Service) findRunJob(ctx context.Context, r RunEvent) (store.Job, bool, error) {
-	active, err := s.store.ListJobs(ctx, store.JobFilter{
-		States: store.ActiveStates, InstallationID: r.InstallationID, Owner: r.Owner, Repo: r.Repo,
-	})
+	active, err := s.store.ListJobs(ctx, store.JobFilter{States: store.ActiveStates, RepoID: r.RepoID})
 	if err != nil {
 		return store.Job{}, false, fmt.Errorf("listing active jobs of %s/%s: %w", r.Owner, r.Repo, err)
 	}
+	id, titled := strings.CutPrefix(strings.TrimSpace(r.DisplayTitle), RunTitlePrefix)
 	for _, j := range active {
-		if r.RunID != 0 && j.RunID == r.RunID {
-			return j, true, nil
-		}
-	}
-	id, ok := strings.CutPrefix(strings.TrimSpace(r.DisplayTitle), RunTitlePrefix)
-	if !ok || id == "" {
-		return store.Job{}, false, nil
-	}
-	for _, j := range active {
-		if j.ID != id {
+		byID := r.RunID != 0 && j.RunID == r.RunID
+		byTitle := titled && id != "" && j.ID == id && j.RunID == 0
+		if !byID && !byTitle {
 			continue
 		}
-		if j.RunID != 0 && j.RunID != r.RunID {
-			return store.Job{}, false, nil // the job is bound to another run
-		}
-		if r.WorkflowPath != "" && path.Base(r.WorkflowPath) != j.Workflow {
+		if why := foreignRun(j, r); why != "" {
+			zerolog.Ctx(ctx).Warn().Str(logKeyJobID, j.ID).Str(logKeyReason, why).Str(logKeyDisplayTitle, r.DisplayTitle).
+				Msg("a workflow run names a job it was not started for; ignored")
 			return store.Job{}, false, nil
 		}
 		return j, true, nil
 	}
 	return store.Job{}, false, nil
+}
+
+// foreignRun says why run r cannot be the one the server dispatched for j, or
+// "" when it can be.
+func foreignRun(j store.Job, r RunEvent) string {
+	switch {
+	case r.Event != "workflow_dispatch":
+		return "the run was started by " + r.Event + ", not by a dispatch"
+	case r.HeadBranch != j.DefaultBranch:
+		return "the run is on " + r.HeadBranch + ", not on the default branch " + j.DefaultBranch
+	case r.HeadRepoID == 0 || r.HeadRepoID != j.RepoID:
+		return "the run's code comes from another repository"
+	case r.WorkflowPath != "" && path.Base(r.WorkflowPath) != j.Workflow:
+		return "the run is of another workflow"
+	}
+	return ""
 }
 
 // runURL is the web address of a workflow run, derived from the API address

@@ -118,9 +118,9 @@ func (s *Service) ReconcileStarted(ctx context.Context) error {
 		}
 		zerolog.Ctx(jctx).Info().Int64(logKeyRunID, j.RunID).Msg("workflow run completed while the server was down")
 		if err := s.ReconcileRun(jctx, RunEvent{
-			InstallationID: j.InstallationID, Owner: j.Owner, Repo: j.Repo, RunID: j.RunID,
+			InstallationID: j.InstallationID, RepoID: j.RepoID, Owner: j.Owner, Repo: j.Repo, RunID: j.RunID,
 			DisplayTitle: run.GetDisplayTitle(), HeadBranch: run.GetHeadBranch(),
-			Conclusion: run.GetConclusion(), Event: run.GetEvent(),
+			HeadRepoID: run.GetHeadRepository().GetID(), Conclusion: run.GetConclusion(), Event: run.GetEvent(),
 		}); err != nil {
 			errs = append(errs, err)
 		}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/infra-agent/infra-agent/config"
 	"github.com/infra-agent/infra-agent/internal/wait"
+	"github.com/infra-agent/infra-agent/jobs/ghops"
 	"github.com/infra-agent/infra-agent/store"
 	"github.com/infra-agent/infra-agent/wire"
 )
@@ -65,13 +66,19 @@ func DefaultDispatchBackoff() []time.Duration {
 // RunEvent is a completed workflow run, as the workflow_run handler saw it.
 type RunEvent struct {
 	InstallationID int64
+	RepoID         int64
 	Owner, Repo    string
 	RunID          int64
 	WorkflowPath   string
 	DisplayTitle   string
 	HeadBranch     string
-	Conclusion     string
-	Event          string
+	// HeadRepoID is the repository the run's code came from: a fork's for a
+	// pull request from a fork.
+	HeadRepoID int64
+	Conclusion string
+	// Event is what started the run: workflow_dispatch for the runs the
+	// server starts.
+	Event string
 }
 
 // ServiceOptions configures a Service.
@@ -116,7 +123,10 @@ type Service struct {
 	concludeGrace  time.Duration
 	onEnded        func(ctx context.Context, j store.Job)
 	configs        *appconfig.Loader
+	orgConfigs     *appconfig.Loader
 	metrics        *metrics
+	// poster posts each reply once, whatever retries happen.
+	poster ghops.Poster
 
 	// background tracks dispatch retries that outlive the Submit call.
 	background sync.WaitGroup
@@ -160,9 +170,12 @@ func NewService(o ServiceOptions) (*Service, error) {
 		// off: they could point the configuration at a branch anyone can push
 		// to, and the configuration must come from a default branch. A file that
 		// tries one fails the strict parse with its line.
+		// The organisation fallback is loadOrgConfig's, not the loader's: the
+		// loader reads it at a bare branch name.
 		configs: appconfig.NewLoader([]string{config.RepoConfigPath},
-			appconfig.WithRemoteRefParser(nil),
-			appconfig.WithOwnerDefault(".github", []string{orgConfigPath})),
+			appconfig.WithRemoteRefParser(nil), appconfig.WithOwnerDefault("", nil)),
+		orgConfigs: appconfig.NewLoader([]string{orgConfigPath},
+			appconfig.WithRemoteRefParser(nil), appconfig.WithOwnerDefault("", nil)),
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -179,6 +192,7 @@ func NewService(o ServiceOptions) (*Service, error) {
 	if s.concludeGrace <= 0 {
 		s.concludeGrace = DefaultConcludeGrace
 	}
+	s.poster = ghops.Poster{Store: o.Store, Bot: o.AppSlug + "[bot]", Now: s.now}
 	m, err := newMetrics(o.Registerer, o.Store)
 	if err != nil {
 		return nil, err

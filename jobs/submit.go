@@ -6,12 +6,14 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/google/go-github/v62/github"
 	"github.com/rs/zerolog"
 
 	"github.com/infra-agent/infra-agent/checks"
 	"github.com/infra-agent/infra-agent/config"
+	"github.com/infra-agent/infra-agent/jobs/ghops"
 	"github.com/infra-agent/infra-agent/store"
 )
 
@@ -22,8 +24,9 @@ import (
 // pull request or issue, except for bots and automatic triggers the repository
 // has not enabled, which are only logged.
 //
-// The same trigger submitted twice creates one job: the second call finds the
-// job by its trigger key and does nothing.
+// Every step is safe to repeat: the same trigger submitted again finds its
+// job and carries on from the step that did not finish, and a reply is posted
+// once.
 func (s *Service) Submit(ctx context.Context, t Task) error {
 	if err := validateTask(t); err != nil {
 		return err
@@ -32,7 +35,7 @@ func (s *Service) Submit(ctx context.Context, t Task) error {
 		t.IsPR = true // pull request and check events are always about pull requests
 	}
 	logger := zerolog.Ctx(ctx).With().Str(logKeyTaskSource, string(t.Source)).Str(logKeyTaskAction, string(t.Action)).
-		Str("task_kind", string(t.Kind)).Int(logKeyNumber, t.Number).Str(logKeyActor, t.Actor).Logger()
+		Str(logKeyTaskKind, string(t.Kind)).Int(logKeyNumber, t.Number).Str(logKeyActor, t.Actor).Logger()
 	ctx = logger.WithContext(ctx)
 
 	if d, refused := refuseActor(t, s.facts()); refused {
@@ -59,16 +62,22 @@ func (s *Service) Submit(ctx context.Context, t Task) error {
 			return nil
 		}
 		body := checks.JobConfigError(problem.source, problem.err.File, problem.err.Line, problem.err.Msg)
-		return comment(ctx, client, t.Owner, t.Repo, t.Number, body)
+		return s.reply(ctx, client, t, "config:"+triggerKey(t), body)
 	}
 	if err != nil {
 		return err
 	}
+	return s.decide(ctx, client, t, settings)
+}
 
+// decide gathers what the decision needs, decides, and acts on the verdict.
+func (s *Service) decide(ctx context.Context, client *github.Client, t Task, settings repoSettings) error {
+	logger := zerolog.Ctx(ctx)
 	facts := s.facts()
 	perm := config.PermissionNone
+	var err error
 	if needsPermission(t, settings.cfg) {
-		if perm, err = getPermission(ctx, client, t.Owner, t.Repo, t.Actor); err != nil {
+		if perm, err = ghops.Permission(ctx, client, t.Owner, t.Repo, t.Actor); err != nil {
 			return err
 		}
 	}
@@ -78,6 +87,14 @@ func (s *Service) Submit(ctx context.Context, t Task) error {
 		}
 	}
 	d := Decide(t, settings.cfg, perm, facts)
+	if d.Allowed && pushesToHead(t) {
+		// Asked only once everything else allows the job: a denial needs no
+		// more calls.
+		if facts.HeadProtection, err = s.headProtection(ctx, client, t); err != nil {
+			return err
+		}
+		d = Decide(t, settings.cfg, perm, facts)
+	}
 	s.metrics.decision(t.Source, d)
 	if !d.Allowed {
 		ev := logger.Info()
@@ -88,7 +105,7 @@ func (s *Service) Submit(ctx context.Context, t Task) error {
 		if d.Quiet {
 			return nil
 		}
-		return comment(ctx, client, t.Owner, t.Repo, t.Number, checks.JobDenied(t.Actor, describeTrigger(t), d.Reason))
+		return s.deny(ctx, client, t, d.Reason)
 	}
 	switch t.Action {
 	case ActionHelp, ActionUnknown:
@@ -99,11 +116,21 @@ func (s *Service) Submit(ctx context.Context, t Task) error {
 				h.Unknown = "?"
 			}
 		}
-		return comment(ctx, client, t.Owner, t.Repo, t.Number, checks.JobHelp(h))
+		return s.reply(ctx, client, t, "help:"+triggerKey(t), checks.JobHelp(h))
 	case ActionCancel:
 		return s.cancel(ctx, client, t)
 	}
 	return s.createJob(ctx, client, t, settings.cfg, d)
+}
+
+// deny answers a refused trigger with the reason.
+func (s *Service) deny(ctx context.Context, client *github.Client, t Task, reason string) error {
+	return s.reply(ctx, client, t, "denied:"+triggerKey(t), checks.JobDenied(t.Actor, describeTrigger(t), reason))
+}
+
+// reply posts body on the task's pull request or issue once for key.
+func (s *Service) reply(ctx context.Context, client *github.Client, t Task, key, body string) error {
+	return s.poster.Reply(ctx, client, ghops.Target{RepoID: t.RepoID, Owner: t.Owner, Repo: t.Repo, Number: t.Number}, key, body)
 }
 
 // answersConfigProblem reports whether an invalid configuration is answered
@@ -126,6 +153,8 @@ func validateTask(t Task) error {
 	switch {
 	case t.InstallationID <= 0:
 		return fmt.Errorf("submitting task: installation id %d is not positive", t.InstallationID)
+	case t.RepoID <= 0:
+		return fmt.Errorf("submitting task: repository id %d is not positive", t.RepoID)
 	case t.Owner == "" || t.Repo == "":
 		return errors.New("submitting task: no repository")
 	case t.Number <= 0:
@@ -149,27 +178,26 @@ func needsPermission(t Task, cfg config.RepoConfig) bool {
 }
 
 // gatherFacts fills in the pull request facts the payload lacked and computes
-// what automatic triggers depend on, reading only what the decision needs.
+// what automatic triggers and pushing jobs depend on, reading only what the
+// decision needs.
 func (s *Service) gatherFacts(ctx context.Context, client *github.Client, t Task, cfg config.RepoConfig, f Facts) (Task, Facts, error) {
 	if t.IsPR && t.Source != SourcePullRequest {
 		// Comments carry no head, and check events list only same-repository
 		// pull requests' heads: ask for the pull request itself.
-		pr, err := getPullRequest(ctx, client, t.Owner, t.Repo, t.Number)
+		pr, err := ghops.GetPullRequest(ctx, client, t.Owner, t.Repo, t.Number)
 		if err != nil {
 			return t, f, err
 		}
-		t.HeadSHA, t.HeadRef, t.HeadRepo, t.BaseRef, t.Fork = pr.headSHA, pr.headRef, pr.headRepo, pr.baseRef, pr.fork
-		f.PRClosed = pr.closed
+		t.HeadSHA, t.HeadRef, t.HeadRepo, t.BaseRef, t.Fork = pr.HeadSHA, pr.HeadRef, pr.HeadRepo, pr.BaseRef, pr.Fork
+		f.PRClosed = pr.Closed
 	}
 	switch t.Source {
 	case SourcePullRequest:
-		if cfg.Review.Enabled {
-			touched, err := touchesPaths(ctx, client, t.Owner, t.Repo, t.Number, cfg.Review.Paths)
-			if err != nil {
-				return t, f, err
-			}
-			f.ReviewPathsTouched = touched
+		touched, err := s.scanPullRequest(ctx, client, t, cfg)
+		if err != nil {
+			return t, f, err
 		}
+		f.ReviewPathsTouched = touched
 	case SourceCheckRun, SourceCheckSuite:
 		if slices.Contains(cfg.Autofix.Checks, t.CheckName) {
 			n, err := s.autofixAttempts(ctx, t)
@@ -182,20 +210,45 @@ func (s *Service) gatherFacts(ctx context.Context, client *github.Client, t Task
 	return t, f, nil
 }
 
+// pushesToHead reports whether the task's job would push to the pull
+// request's own head branch (not a fork's: those are refused already).
+func pushesToHead(t Task) bool {
+	return t.Action == ActionRun && t.Kind.Writes() && t.IsPR && !t.Fork && t.HeadRef != "" && t.HeadRef != t.DefaultBranch
+}
+
+// headProtection says what protects the task's head branch, "" when nothing.
+func (s *Service) headProtection(ctx context.Context, client *github.Client, t Task) (string, error) {
+	protected, by, err := ghops.BranchProtected(ctx, client, t.Owner, t.Repo, t.HeadRef)
+	if err != nil || !protected {
+		return "", err
+	}
+	return by, nil
+}
+
+// autofixSources are the trigger sources of automatic fixes.
+var autofixSources = [...]string{string(SourceCheckRun), string(SourceCheckSuite)}
+
 // autofixAttempts counts the automatic fix jobs of the task's pull request.
 func (s *Service) autofixAttempts(ctx context.Context, t Task) (int, error) {
 	total := 0
-	for _, src := range []Source{SourceCheckRun, SourceCheckSuite} {
-		n, err := s.store.CountJobs(ctx, store.JobFilter{
-			InstallationID: t.InstallationID, Owner: t.Owner, Repo: t.Repo, Number: t.Number,
-			Kind: t.Kind, TriggerSource: string(src),
-		})
+	for _, src := range autofixSources {
+		n, err := s.store.CountJobs(ctx, store.JobFilter{RepoID: t.RepoID, Number: t.Number, Kind: t.Kind, TriggerSource: src})
 		if err != nil {
 			return 0, fmt.Errorf("counting automatic fixes of %s/%s#%d: %w", t.Owner, t.Repo, t.Number, err)
 		}
 		total += n
 	}
 	return total, nil
+}
+
+// autofixLimit is the cap the store enforces when it creates the job of an
+// automatic fix: counted in the creating transaction, so failing checks that
+// arrive together cannot exceed it.
+func autofixLimit(t Task, cfg config.RepoConfig) *store.JobLimit {
+	if t.Source != SourceCheckRun && t.Source != SourceCheckSuite {
+		return nil
+	}
+	return &store.JobLimit{Kind: t.Kind, Sources: autofixSources[:], Max: cfg.Autofix.MaxAttempts}
 }
 
 // describeTrigger names a task's trigger for a denial reply.
@@ -216,20 +269,22 @@ func describeTrigger(t Task) string {
 	return string(t.Source)
 }
 
-// triggerKey identifies a trigger, so that the same one never creates two
-// jobs. Comment, check run and check suite ids are unique across GitHub; pull
-// request and issue numbers only within a repository. A label can be removed
-// and added again, so each labelling (delivery) is its own trigger.
+// triggerKey identifies a trigger by what its payload itself names, so that
+// the same trigger never creates two jobs however often its body is sent: the
+// signature covers the body only, so a captured body resent under a new
+// delivery id must not count as a new trigger. Comment, check run, check
+// suite and issue ids are unique across GitHub; a label removed and added
+// again updates the issue, so each labelling has its own updated_at.
 func triggerKey(t Task) string {
 	switch t.Source {
 	case SourceIssueComment:
 		return fmt.Sprintf("issue_comment:%d", t.SourceID)
 	case SourcePullRequest:
-		return fmt.Sprintf("pull_request:%s/%s#%d:%s", t.Owner, t.Repo, t.Number, t.HeadSHA)
+		return fmt.Sprintf("pull_request:%d#%d:%s", t.RepoID, t.Number, t.HeadSHA)
 	case SourceCheckRun, SourceCheckSuite:
 		return fmt.Sprintf("%s:%d:%d", t.Source, t.SourceID, t.Number)
 	case SourceIssues:
-		return fmt.Sprintf("issues:%s/%s#%d:%s:%s", t.Owner, t.Repo, t.Number, t.Label, t.DeliveryID)
+		return fmt.Sprintf("issues:%d:%s:%s", t.SourceID, t.Label, t.TriggeredAt.UTC().Format(time.RFC3339Nano))
 	}
-	return fmt.Sprintf("%s:%d:%s", t.Source, t.SourceID, t.DeliveryID)
+	return fmt.Sprintf("%s:%d:%d#%d", t.Source, t.SourceID, t.RepoID, t.Number)
 }

@@ -23,7 +23,7 @@ func TestSubmitFixHappyPath(t *testing.T) {
 	task.TriggeredAt = time.Date(2024, 3, 1, 9, 30, 0, 0, time.UTC)
 	h.submit(task)
 
-	h.expectCalls(callConfig, callOrgRepo, callPermission("alice"), callPull, callCheckRun, callReaction(id), callDispatch)
+	h.expectCalls(callConfig, callOrgRepo, callPermission("alice"), callPull, callHeadBranch, callHeadRules, callCheckRun, callReaction(id), callDispatch)
 
 	job := h.onlyJob()
 	if job.State != store.JobDispatched || job.DispatchAttempts != 1 {
@@ -55,7 +55,7 @@ func TestSubmitFixHappyPath(t *testing.T) {
 		t.Errorf("reactions = %v, want [eyes]", got)
 	}
 	ds := h.fake.Dispatches(testOwner, testRepo)
-	if len(ds) != 1 || ds[0].Workflow != "infra-agent.yml" || ds[0].Ref != "main" ||
+	if len(ds) != 1 || ds[0].Workflow != "infra-agent.yml" || ds[0].Ref != "refs/heads/main" ||
 		len(ds[0].Inputs) != 1 || ds[0].Inputs[wire.WorkflowInput] != job.ID {
 		t.Errorf("dispatches = %+v, want infra-agent.yml on main with {job_id: %s}", ds, job.ID)
 	}
@@ -128,7 +128,7 @@ func TestSubmitSupersedes(t *testing.T) {
 
 	second := h.addComment("alice", "/agent fix use t3.small")
 	h.submit(commentTask(ActionRun, wire.KindFix, "alice", second))
-	h.expectCalls(callConfig, callOrgRepo, callPermission("alice"), callPull,
+	h.expectCalls(callConfig, callOrgRepo, callPermission("alice"), callPull, callHeadBranch, callHeadRules,
 		callCancelRun(older.RunID), callPatchCheckRun(older.CheckRunID), callCheckRun, callReaction(second), callDispatch)
 	if status, conclusion, _ := h.fake.RunStatus(testOwner, testRepo, older.RunID); status != "completed" || conclusion != "cancelled" {
 		t.Errorf("the superseded job's workflow run is %s/%s, want completed/cancelled", status, conclusion)
@@ -195,7 +195,7 @@ func TestSubmitBrokenConfigQuietTriggers(t *testing.T) {
 	h.fake.AddIssue(testOwner, testRepo, fakegithub.Issue{Number: 30, Title: "typo", User: "alice"})
 	label := Task{
 		Action: ActionRun, Kind: wire.KindRemediate, Source: SourceIssues, DeliveryID: "delivery-label",
-		InstallationID: 1, Owner: testOwner, Repo: testRepo, DefaultBranch: "main",
+		InstallationID: 1, RepoID: 1001, Owner: testOwner, Repo: testRepo, DefaultBranch: "main",
 		Number: 30, Actor: "alice", ActorType: "User", Label: "bug",
 	}
 	h.submit(label)
@@ -206,7 +206,7 @@ func TestSubmitBrokenConfigQuietTriggers(t *testing.T) {
 
 	check := Task{
 		Action: ActionRun, Kind: wire.KindFix, Source: SourceCheckRun, SourceID: 501, DeliveryID: "delivery-check",
-		CheckName: "ci/test", InstallationID: 1, Owner: testOwner, Repo: testRepo, DefaultBranch: "main",
+		CheckName: "ci/test", InstallationID: 1, RepoID: 1001, Owner: testOwner, Repo: testRepo, DefaultBranch: "main",
 		Number: testPR, HeadSHA: testHeadSHA, Actor: "alice", ActorType: "User",
 	}
 	h.submit(check)
@@ -225,19 +225,24 @@ func TestSubmitOrgConfig(t *testing.T) {
 }
 
 // TestSubmitConfigFromDefaultBranch: a pull request that loosens the
-// configuration on its own branch is still judged by the default branch's.
+// configuration on its own branch, or a tag named like the default branch
+// (which a bare ref would resolve to first), is still judged by the default
+// branch's configuration.
 func TestSubmitConfigFromDefaultBranch(t *testing.T) {
 	h := newHarness(t, nil)
+	const tagged = "5555555555555555555555555555555555555555"
 	h.setConfig("topic", "version: 1\ncommands:\n  min_permission: read\n")
 	h.setConfig(testHeadSHA, "version: 1\ncommands:\n  min_permission: read\n")
+	h.setConfig(tagged, "version: 1\ncommands:\n  min_permission: read\n")
+	h.fake.AddTag(testOwner, testRepo, "main", tagged)
 	h.setConfig("main", "version: 1\ncommands:\n  min_permission: admin\n")
 	id := h.addComment("alice", "/agent fix")
 	h.submit(commentTask(ActionRun, wire.KindFix, "alice", id))
 
 	h.expectCalls(callConfig, callPermission("alice"), callPull, callCommentPR)
 	for _, r := range h.fake.Requests() {
-		if r.Method == "GET" && strings.HasSuffix(r.Path, "/contents/"+testConfig) && r.Query.Get("ref") != "main" {
-			t.Errorf("configuration read at ref %q, want main", r.Query.Get("ref"))
+		if r.Method == "GET" && strings.HasSuffix(r.Path, "/contents/"+testConfig) && r.Query.Get("ref") != "refs/heads/main" {
+			t.Errorf("configuration read at ref %q, want refs/heads/main", r.Query.Get("ref"))
 		}
 	}
 	got := h.appComments(testPR)
@@ -380,7 +385,7 @@ func TestSubmitReviewPathsAcrossPages(t *testing.T) {
 		t.Errorf("file pages requested (page/per_page): %v, want [/100 2/100]", pages)
 	}
 	job := h.onlyJob()
-	if job.Kind != wire.KindReview || job.TriggerKey != "pull_request:acme/infra#14:3333333333333333333333333333333333333333" {
+	if job.Kind != wire.KindReview || job.TriggerKey != "pull_request:1001#14:3333333333333333333333333333333333333333" {
 		t.Errorf("job = %+v", job)
 	}
 
@@ -394,11 +399,13 @@ func TestSubmitReviewNotEnabledIsQuiet(t *testing.T) {
 	h := newHarness(t, nil)
 	task := Task{
 		Action: ActionRun, Kind: wire.KindReview, Source: SourcePullRequest, DeliveryID: "delivery-pr",
-		InstallationID: 1, Owner: testOwner, Repo: testRepo, DefaultBranch: "main",
+		InstallationID: 1, RepoID: 1001, Owner: testOwner, Repo: testRepo, DefaultBranch: "main",
 		Number: testPR, HeadSHA: testHeadSHA, Actor: "alice", ActorType: "User",
 	}
 	h.submit(task)
-	h.expectCalls(callConfig, callOrgRepo)
+	// The files are read anyway: a pull request that edits the configuration
+	// gets a note.
+	h.expectCalls(callConfig, callOrgRepo, callPullFiles)
 	if js := h.jobs(); len(js) != 0 {
 		t.Errorf("jobs = %+v, want none", js)
 	}
@@ -407,16 +414,9 @@ func TestSubmitReviewNotEnabledIsQuiet(t *testing.T) {
 func TestSubmitAutofixCapped(t *testing.T) {
 	h := newHarness(t, nil)
 	h.setConfig("main", "version: 1\nautofix:\n  checks: [ci/test]\n  max_attempts: 1\n")
-	check := func(id int64) Task {
-		return Task{
-			Action: ActionRun, Kind: wire.KindFix, Source: SourceCheckRun, SourceID: id,
-			DeliveryID: fmt.Sprintf("delivery-check-%d", id), CheckName: "ci/test",
-			InstallationID: 1, RepoID: 1001, Owner: testOwner, Repo: testRepo, DefaultBranch: "main",
-			Number: testPR, HeadSHA: testHeadSHA, Actor: "alice", ActorType: "User",
-		}
-	}
+	check := func(id int64) Task { return checkTask(id, "alice") }
 	h.submit(check(501))
-	h.expectCalls(callConfig, callPull, callCheckRun, callDispatch)
+	h.expectCalls(callConfig, callPull, callHeadBranch, callHeadRules, callCheckRun, callDispatch)
 	job := h.onlyJob()
 	if job.TriggerKey != "check_run:501:12" {
 		t.Errorf("trigger key = %q", job.TriggerKey)

@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/google/go-github/v62/github"
 	"github.com/rs/zerolog"
 
 	"github.com/infra-agent/infra-agent/checks"
+	"github.com/infra-agent/infra-agent/jobs/ghops"
 	"github.com/infra-agent/infra-agent/store"
 )
 
@@ -92,7 +94,10 @@ func stallOf(j store.Job, queued, running time.Duration) (checks.JobStall, time.
 	return checks.StallNotDispatched, j.CreatedAt, queued
 }
 
-// timeOut moves one stalled job to timed_out and says so on GitHub.
+// timeOut moves one stalled job to timed_out and says so on GitHub: its
+// workflow run, if any, is cancelled (as withdraw does: no runner keeps
+// working for a job nobody waits for), its check run concluded, and a comment
+// says what to check.
 func (s *Service) timeOut(ctx context.Context, j store.Job, stall checks.JobStall, limit time.Duration) error {
 	state := store.JobTimedOut
 	detail := fmt.Sprintf("watchdog: %s after %s", stall, limit)
@@ -111,13 +116,38 @@ func (s *Service) timeOut(ctx context.Context, j store.Job, stall checks.JobStal
 	if err != nil {
 		return err
 	}
-	after := limit.String()
 	var errs []error
+	if ended.CheckRunID == 0 {
+		// Its creation may have been cut short after GitHub made it.
+		if ended, err = s.findLostCheckRun(ctx, client, ended); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	after := limit.String()
+	if err := ghops.CancelRun(ctx, client, ended.Owner, ended.Repo, ended.RunID); err != nil {
+		errs = append(errs, err)
+	}
 	if err := s.concludeJob(ctx, client, ended, "timed_out", checks.JobTimedOut(info, stall, after)); err != nil {
 		errs = append(errs, err)
 	}
-	if err := comment(ctx, client, ended.Owner, ended.Repo, ended.Number, checks.JobTimedOutComment(info, stall, after)); err != nil {
+	if err := s.poster.Reply(ctx, client, jobTarget(ended), "timed-out:"+ended.ID, checks.JobTimedOutComment(info, stall, after)); err != nil {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
+}
+
+// findLostCheckRun looks for the check run of a job that has none recorded
+// and records it when GitHub has it.
+func (s *Service) findLostCheckRun(ctx context.Context, client *github.Client, j store.Job) (store.Job, error) {
+	id, err := ghops.FindCheckRun(ctx, client, j.Owner, j.Repo, ghops.CheckRunSpec{
+		Name: j.Kind.CheckRunName(), HeadSHA: j.HeadSHA, ExternalID: j.ID, AppID: s.appID,
+	})
+	if err != nil || id == 0 {
+		return j, err
+	}
+	updated, err := s.store.UpdateJob(ctx, j.ID, nil, store.JobUpdate{CheckRunID: &id})
+	if err != nil {
+		return j, fmt.Errorf("recording check run %d of job %s: %w", id, j.ID, err)
+	}
+	return updated, nil
 }

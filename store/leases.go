@@ -38,32 +38,40 @@ func (s *sqlStore) ReleaseLease(ctx context.Context, name, owner string) error {
 
 // BeginReply records the reply unless its key is known, and returns the
 // stored reply.
-func (s *sqlStore) BeginReply(ctx context.Context, r Reply) (Reply, error) {
+func (s *sqlStore) BeginReply(ctx context.Context, r Reply) (Reply, bool, error) {
 	if r.Key == "" {
-		return Reply{}, fmt.Errorf("recording a reply: no key")
+		return Reply{}, false, fmt.Errorf("recording a reply: no key")
 	}
 	if r.CreatedAt.IsZero() {
 		r.CreatedAt = s.now()
 	}
-	if _, err := s.db.ExecContext(ctx, `INSERT INTO replies (key, repo_id, number, created_at)
-		VALUES ($1, $2, $3, $4) ON CONFLICT (key) DO NOTHING`, r.Key, r.RepoID, r.Number, nanos(r.CreatedAt)); err != nil {
-		return Reply{}, fmt.Errorf("recording reply %s: %w", r.Key, err)
+	res, err := s.db.ExecContext(ctx, `INSERT INTO replies (key, repo_id, number, created_at)
+		VALUES ($1, $2, $3, $4) ON CONFLICT (key) DO NOTHING`, r.Key, r.RepoID, r.Number, nanos(r.CreatedAt))
+	if err != nil {
+		return Reply{}, false, fmt.Errorf("recording reply %s: %w", r.Key, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return Reply{}, false, fmt.Errorf("recording reply %s: %w", r.Key, err)
+	}
+	if n == 1 {
+		return r, true, nil
 	}
 	var (
 		got             Reply
 		created, posted int64
 	)
-	err := s.db.QueryRowContext(ctx, `SELECT key, repo_id, number, comment_id, created_at, posted_at
+	err = s.db.QueryRowContext(ctx, `SELECT key, repo_id, number, comment_id, created_at, posted_at
 		FROM replies WHERE key = $1`, r.Key).Scan(&got.Key, &got.RepoID, &got.Number, &got.CommentID, &created, &posted)
 	if errors.Is(err, sql.ErrNoRows) {
-		// Pruned between the two statements: nothing to find, post it.
-		return r, nil
+		// Pruned between the two statements: as good as new.
+		return r, true, nil
 	}
 	if err != nil {
-		return Reply{}, fmt.Errorf("reading reply %s: %w", r.Key, err)
+		return Reply{}, false, fmt.Errorf("reading reply %s: %w", r.Key, err)
 	}
 	got.CreatedAt, got.PostedAt = fromNanos(created), fromNanos(posted)
-	return got, nil
+	return got, false, nil
 }
 
 // FinishReply records that the reply key was posted.

@@ -247,9 +247,10 @@ type Store interface {
 	CountJobs(ctx context.Context, f JobFilter) (int, error)
 
 	// BeginReply records that the reply r.Key is about to be posted, unless it
-	// was already, and returns the stored reply: PostedAt set means it was
-	// posted; otherwise an earlier attempt may have posted it without knowing.
-	BeginReply(ctx context.Context, r Reply) (Reply, error)
+	// was already, and returns the stored reply and whether this call recorded
+	// it. PostedAt set means it was posted; an existing record without it
+	// means an earlier attempt may have posted it without knowing.
+	BeginReply(ctx context.Context, r Reply) (Reply, bool, error)
 	// FinishReply records that the reply key was posted as comment commentID.
 	FinishReply(ctx context.Context, key string, commentID int64) error
 

@@ -237,10 +237,19 @@ func (s *Server) getBranchRules(c *call) reply {
 	items := make([]any, 0, end-start)
 	for i, typ := range types[start:end] {
 		id := stableID("ruleset", c.repo.Owner+"/"+c.repo.Name+":"+name+":"+typ) + int64(start+i)
-		items = append(items, object{
+		rule := object{
 			"type": typ, "ruleset_source_type": "Repository", "ruleset_source": c.repo.Owner + "/" + c.repo.Name,
 			"ruleset_id": id,
-		})
+		}
+		if typ == "pull_request" {
+			// GitHub sends a pull_request rule's parameters, defaults included.
+			rule["parameters"] = object{
+				"dismiss_stale_reviews_on_push": false, "require_code_owner_review": false,
+				"require_last_push_approval": false, "required_approving_review_count": 1,
+				"required_review_thread_resolution": false,
+			}
+		}
+		items = append(items, rule)
 	}
 	rep.body = items
 	return rep

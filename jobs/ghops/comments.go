@@ -15,7 +15,7 @@ import (
 
 // ReplyStore records the replies posted (store.Store implements it).
 type ReplyStore interface {
-	BeginReply(ctx context.Context, r store.Reply) (store.Reply, error)
+	BeginReply(ctx context.Context, r store.Reply) (store.Reply, bool, error)
 	FinishReply(ctx context.Context, key string, commentID int64) error
 }
 
@@ -36,8 +36,7 @@ const skew = 5 * time.Minute
 // without saying whether GitHub created it, is first looked for by its hidden
 // marker among the App's comments.
 func (p Poster) Reply(ctx context.Context, client *github.Client, to Target, key, body string) error {
-	now := p.Now()
-	r, err := p.Store.BeginReply(ctx, store.Reply{Key: key, RepoID: to.RepoID, Number: to.Number, CreatedAt: now})
+	r, isNew, err := p.Store.BeginReply(ctx, store.Reply{Key: key, RepoID: to.RepoID, Number: to.Number, CreatedAt: p.Now()})
 	if err != nil {
 		return err
 	}
@@ -45,7 +44,7 @@ func (p Poster) Reply(ctx context.Context, client *github.Client, to Target, key
 		return nil
 	}
 	marker := checks.ReplyMarker(key)
-	if !r.CreatedAt.Equal(now) {
+	if !isNew {
 		if found, err := p.find(ctx, client, to, marker, r.CreatedAt.Add(-skew)); err != nil || found != 0 {
 			return p.finish(ctx, key, found, err)
 		}

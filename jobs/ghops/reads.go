@@ -124,8 +124,17 @@ func BranchProtected(ctx context.Context, client *github.Client, owner, repo, br
 	case b.GetProtected():
 		return true, "branch protection", nil
 	}
-	rules, _, err := client.Repositories.GetRulesForBranch(ctx, owner, repo, branch)
+	// Only the rules' types are read: go-github's rule decoder panics on
+	// rules that come without the parameters it expects.
+	u := fmt.Sprintf("repos/%s/%s/rules/branches/%s", url.PathEscape(owner), url.PathEscape(repo), url.PathEscape(branch))
+	req, err := client.NewRequest(http.MethodGet, u, nil)
 	if err != nil {
+		return false, "", fmt.Errorf("building the branch rules request: %w", err)
+	}
+	var rules []struct {
+		Type string `json:"type"`
+	}
+	if _, err := client.Do(ctx, req, &rules); err != nil {
 		return false, "", fmt.Errorf("getting the rules of branch %s of %s/%s: %w", branch, owner, repo, err)
 	}
 	if len(rules) > 0 {

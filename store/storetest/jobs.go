@@ -463,26 +463,13 @@ func testClaimJob(t *testing.T, open OpenFunc) {
 	if _, err := s.ClaimJob(ctx, job.ID, "retry", time.Now().Add(-time.Second)); err != nil {
 		t.Fatal(err)
 	}
-	var (
-		wg   sync.WaitGroup
-		mu   sync.Mutex
-		wins int
-	)
-	for i := range 8 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			_, err := s.ClaimJob(ctx, job.ID, fmt.Sprintf("w%d", i), time.Now().Add(time.Minute))
-			if err == nil {
-				mu.Lock()
-				wins++
-				mu.Unlock()
-			} else if !errors.Is(err, store.ErrConflict) {
-				t.Error(err)
-			}
-		}()
-	}
-	wg.Wait()
+	wins := race(t, 8, func(i int) (bool, error) {
+		_, err := s.ClaimJob(ctx, job.ID, fmt.Sprintf("w%d", i), time.Now().Add(time.Minute))
+		if errors.Is(err, store.ErrConflict) {
+			return false, nil
+		}
+		return err == nil, err
+	})
 	if wins != 1 {
 		t.Errorf("%d owners claimed the job, want 1", wins)
 	}

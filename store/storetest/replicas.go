@@ -184,20 +184,32 @@ func testLeases(t *testing.T, open OpenFunc) {
 	}
 
 	// Many owners race for a fresh lease: one wins.
+	wins := race(t, 8, func(i int) (bool, error) {
+		return s.AcquireLease(ctx, "redelivery", fmt.Sprintf("owner-%d", i), time.Now().Add(time.Minute))
+	})
+	if wins != 1 {
+		t.Errorf("%d owners hold the lease, want 1", wins)
+	}
+}
+
+// race runs try for n contenders at once and returns how many won; an error
+// fails the test.
+func race(t *testing.T, n int, try func(i int) (bool, error)) int {
+	t.Helper()
 	var (
 		wg   sync.WaitGroup
 		mu   sync.Mutex
 		wins int
 	)
-	for i := range 8 {
+	for i := range n {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			ok, err := s.AcquireLease(ctx, "redelivery", fmt.Sprintf("owner-%d", i), time.Now().Add(time.Minute))
+			won, err := try(i)
 			if err != nil {
 				t.Error(err)
 			}
-			if ok {
+			if won {
 				mu.Lock()
 				wins++
 				mu.Unlock()
@@ -205,7 +217,5 @@ func testLeases(t *testing.T, open OpenFunc) {
 		}()
 	}
 	wg.Wait()
-	if wins != 1 {
-		t.Errorf("%d owners hold the lease, want 1", wins)
-	}
+	return wins
 }

@@ -15,25 +15,25 @@ func testReplies(t *testing.T, open OpenFunc) {
 	s := open(t)
 	ctx := context.Background()
 	r := store.Reply{Key: "help:issue_comment:1", RepoID: 1296269, Number: 7}
-	first, err := s.BeginReply(ctx, r)
+	first, isNew, err := s.BeginReply(ctx, r)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if first.Key != r.Key || first.CreatedAt.IsZero() || !first.PostedAt.IsZero() {
-		t.Fatalf("new reply = %+v, want created and not posted", first)
+	if !isNew || first.Key != r.Key || first.CreatedAt.IsZero() || !first.PostedAt.IsZero() {
+		t.Fatalf("new reply = %+v (new %v), want recorded now and not posted", first, isNew)
 	}
-	again, err := s.BeginReply(ctx, r)
-	if err != nil || !again.CreatedAt.Equal(first.CreatedAt) || !again.PostedAt.IsZero() {
-		t.Fatalf("BeginReply again = %+v, %v; want the same record, still not posted", again, err)
+	again, isNew, err := s.BeginReply(ctx, r)
+	if err != nil || isNew || !again.CreatedAt.Equal(first.CreatedAt) || !again.PostedAt.IsZero() {
+		t.Fatalf("BeginReply again = %+v (new %v), %v; want the same record, still not posted", again, isNew, err)
 	}
 	if err := s.FinishReply(ctx, r.Key, 99); err != nil {
 		t.Fatal(err)
 	}
-	posted, err := s.BeginReply(ctx, r)
+	posted, _, err := s.BeginReply(ctx, r)
 	if err != nil || posted.PostedAt.IsZero() || posted.CommentID != 99 {
 		t.Errorf("after FinishReply = %+v, %v; want posted as comment 99", posted, err)
 	}
-	if _, err := s.BeginReply(ctx, store.Reply{}); err == nil {
+	if _, _, err := s.BeginReply(ctx, store.Reply{}); err == nil {
 		t.Error("BeginReply without a key succeeded")
 	}
 }
@@ -60,7 +60,7 @@ func testPrune(t *testing.T, open OpenFunc) {
 		t.Fatal(err)
 	}
 	active, _ := createJob(t, s, newJob("active", 2))
-	if _, err := s.BeginReply(ctx, store.Reply{Key: "old", RepoID: 1, Number: 1, CreatedAt: old}); err != nil {
+	if _, _, err := s.BeginReply(ctx, store.Reply{Key: "old", RepoID: 1, Number: 1, CreatedAt: old}); err != nil {
 		t.Fatal(err)
 	}
 
