@@ -5,20 +5,25 @@ import (
 	"testing"
 )
 
-// adversarialBodies are bodies of MaxBodyBytes built to make a Markdown parser
-// slow: deep nesting, openers that never close, long tags. Each ends with a
-// command (or is rejected as too deep). goldmark's inline parser was quadratic
-// on several of them (minutes per body); BenchmarkParseAdversarial keeps the
-// figures visible.
-func adversarialBodies() map[string]string {
-	n := MaxBodyBytes - 64
+// adversarialBodies are bodies of about n bytes built to make a Markdown
+// parser slow: deep nesting, openers that never close, long tags, commands
+// hidden in spans on every other line. Each ends with a command (or is
+// rejected as too deep). goldmark's inline parser was quadratic on several of
+// them (minutes per body); BenchmarkParseAdversarial keeps the figures
+// visible, and TestParseIsLinear counts the steps they take.
+func adversarialBodies(n int) map[string]string {
 	fill := func(unit string) string { return strings.Repeat(unit, n/len(unit)) }
-	var deepIndent strings.Builder
-	for i := 0; i < 400; i++ {
-		deepIndent.WriteString(strings.Repeat("  ", i) + "- x\n")
-	}
-	for deepIndent.Len() < n-900 {
-		deepIndent.WriteString(strings.Repeat("  ", 400) + "x\n")
+	// Lists nested by indentation as deep as a body may, then lines that
+	// continue the innermost item; and the same past the limit.
+	indented := func(depth int) string {
+		var b strings.Builder
+		for i := 0; i < depth; i++ {
+			b.WriteString(strings.Repeat("  ", i) + "- x\n")
+		}
+		for b.Len() < n-2*depth-16 {
+			b.WriteString(strings.Repeat("  ", depth) + "x\n")
+		}
+		return b.String()
 	}
 	const cmd = "\n/agent fix\n"
 	return map[string]string{
@@ -26,7 +31,8 @@ func adversarialBodies() map[string]string {
 		"deep list":              fill("- ") + "/agent fix",
 		"quotes 64 deep":         fill(strings.Repeat("> ", 64)+"x\n") + cmd,
 		"lists 64 deep":          fill(strings.Repeat("- ", 64)+"x\n") + cmd,
-		"indented lists":         deepIndent.String() + cmd,
+		"indented lists":         indented(MaxNesting) + cmd,
+		"over-indented lists":    indented(400) + cmd,
 		"emphasis":               fill("*a") + cmd,
 		"strikethrough":          fill("~~a") + cmd,
 		"link definitions":       fill("[a]: b\n") + cmd,
@@ -38,11 +44,14 @@ func adversarialBodies() map[string]string {
 		"tag attributes":         "x <a " + fill(`b="c" `) + cmd,
 		"quotes inside tags":     fill(`<a x='<a y="' `) + cmd,
 		"commands on every line": fill("/agent fix\n"),
+		"commands in code spans": fill("`\n/agent fix\n`\n") + cmd,
+		"commands in comments":   fill("<!--\n/agent fix\n-->\n") + cmd,
+		"commands between spans": fill("`a` `b`\n/agent x\n") + cmd,
 	}
 }
 
 func BenchmarkParseAdversarial(b *testing.B) {
-	for name, body := range adversarialBodies() {
+	for name, body := range adversarialBodies(MaxBodyBytes - 64) {
 		b.Run(name, func(b *testing.B) {
 			b.SetBytes(int64(len(body)))
 			for b.Loop() {
@@ -63,6 +72,9 @@ func TestParseTooDeep(t *testing.T) {
 		{"lists past the limit", strings.Repeat("- ", MaxNesting+1) + "x\n\n/agent fix", 0},
 		{"ordered lists past the limit", strings.Repeat("1. ", MaxNesting+1) + "x\n\n/agent fix", 0},
 		{"dashes that are no list", strings.Repeat("-", 10*MaxNesting) + "\n\n/agent fix", 1},
+		{"indented to the limit", strings.Repeat(" ", maxIndent) + "x\n\n/agent fix", 1},
+		{"indented past the limit", strings.Repeat(" ", maxIndent+1) + "x\n\n/agent fix", 0},
+		{"tabs past the limit", strings.Repeat("\t", maxIndent/4+1) + "x\n\n/agent fix", 0},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -89,22 +89,29 @@ type Command struct {
 //     spanning lines) is no command; a "tag" longer than 1,024 bytes hides
 //     the rest of its paragraph.
 //   - Only the first MaxBodyBytes of body are read, and a body with a line
-//     nested more than MaxNesting quotes or list items deep has no command.
-//     Both bound the work an adversarial comment can cause.
+//     nested more than MaxNesting quotes or list items deep, or indented more
+//     than maxIndent columns (lists nest by indentation too), has no
+//     command. These bound the work an adversarial comment can cause to
+//     linear in its length (TestParseIsLinear counts the steps).
 //
 // Link reference definitions are not recognised: they cost quadratic time to
 // parse, and the only command line one can hide ("[x]:\n/agent 'title'") is
 // `/agent` followed by nothing or a quoted title, which Parse reads as help or
 // an unknown word: a reply, never a job.
-func Parse(body string) []Command {
+func Parse(body string) []Command { return parse(body, nil) }
+
+// parse is Parse, counting its steps in m (when not nil).
+func parse(body string, m *meter) []Command {
 	src := []byte(Clean(body))
+	m.add(len(src))
 	if !containsFold(src, Prefix) {
 		return nil // most comments: no need to parse Markdown
 	}
+	m.add(len(src))
 	if tooDeep(src) {
 		return nil // fail safe: such a body is no command comment
 	}
-	doc := newMarkdownParser().Parse(text.NewReader(src))
+	doc := newMarkdownParser().Parse(m.reader(text.NewReader(src)))
 	starts := lineStarts(src)
 	var cmds []Command
 	_ = ast.Walk(doc, func(n ast.Node, entering bool) (ast.WalkStatus, error) {
@@ -115,7 +122,7 @@ func Parse(body string) []Command {
 		case ast.KindBlockquote:
 			return ast.WalkSkipChildren, nil
 		case ast.KindParagraph, ast.KindTextBlock, ast.KindHeading:
-			cmds = appendBlock(cmds, src, starts, n)
+			cmds = appendBlock(cmds, src, starts, n, m)
 			if len(cmds) >= MaxCommands {
 				cmds = cmds[:MaxCommands]
 				return ast.WalkStop, nil
@@ -142,11 +149,13 @@ func newMarkdownParser() parser.Parser {
 type span struct{ start, stop int }
 
 // appendBlock appends the commands on the lines of the text block n.
-func appendBlock(cmds []Command, src []byte, starts []int, n ast.Node) []Command {
+func appendBlock(cmds []Command, src []byte, starts []int, n ast.Node, m *meter) []Command {
 	lines := n.Lines()
 	var scanned bool
 	var hidden, comments []span
+	h := 0 // hidden[:h] end before the current line: lines come in order
 	for i := 0; i < lines.Len(); i++ {
+		m.add(1)
 		seg := lines.At(i)
 		ln := lineIndex(starts, seg.Start)
 		p := starts[ln]
@@ -159,11 +168,15 @@ func appendBlock(cmds []Command, src []byte, starts []int, n ast.Node) []Command
 			continue
 		}
 		if !scanned {
-			hidden, comments = blockSpans(src, lines)
+			hidden, comments = blockSpans(src, lines, m)
 			scanned = true
 		}
-		if within(hidden, p) {
-			continue
+		for h < len(hidden) && hidden[h].stop <= p {
+			h++
+			m.add(1)
+		}
+		if h < len(hidden) && hidden[h].start <= p {
+			continue // in a code span or inline HTML
 		}
 		end := len(src)
 		if j := bytes.IndexByte(src[p:], '\n'); j >= 0 {
@@ -180,9 +193,10 @@ func appendBlock(cmds []Command, src []byte, starts []int, n ast.Node) []Command
 }
 
 // blockSpans returns the hidden spans and HTML comments of a text block, as
-// offsets of src. The block's lines are joined first: inline constructs run
-// across lines, but not across the container markers between them.
-func blockSpans(src []byte, lines *text.Segments) (hidden, comments []span) {
+// offsets of src, in order. The block's lines are joined first: inline
+// constructs run across lines, but not across the container markers between
+// them.
+func blockSpans(src []byte, lines *text.Segments, m *meter) (hidden, comments []span) {
 	type piece struct{ at, src, n int }
 	var buf []byte
 	pieces := make([]piece, 0, lines.Len())
@@ -191,10 +205,19 @@ func blockSpans(src []byte, lines *text.Segments) (hidden, comments []span) {
 		pieces = append(pieces, piece{len(buf), seg.Start, seg.Stop - seg.Start})
 		buf = append(buf, src[seg.Start:seg.Stop]...)
 	}
+	// Spans and pieces are both in order: one pass over each maps every span
+	// onto the pieces it covers.
 	toSrc := func(spans []span) []span {
 		var out []span
+		k := 0
 		for _, sp := range spans {
-			for _, pc := range pieces {
+			for k < len(pieces) && pieces[k].at+pieces[k].n <= sp.start {
+				k++
+				m.add(1)
+			}
+			for j := k; j < len(pieces) && pieces[j].at < sp.stop; j++ {
+				m.add(1)
+				pc := pieces[j]
 				lo, hi := max(sp.start, pc.at), min(sp.stop, pc.at+pc.n)
 				if lo < hi {
 					out = append(out, span{pc.src + lo - pc.at, pc.src + hi - pc.at})
@@ -203,7 +226,7 @@ func blockSpans(src []byte, lines *text.Segments) (hidden, comments []span) {
 		}
 		return out
 	}
-	h, c := scanInline(buf)
+	h, c := scanInline(buf, m)
 	return toSrc(h), toSrc(c)
 }
 
@@ -252,16 +275,6 @@ func visible(src []byte, start, end int, comments []span) string {
 	return b.String()
 }
 
-// within reports whether p lies in one of spans.
-func within(spans []span, p int) bool {
-	for _, s := range spans {
-		if p >= s.start && p < s.stop {
-			return true
-		}
-	}
-	return false
-}
-
 // lineStarts returns the offset of the first byte of every line of src.
 func lineStarts(src []byte) []int {
 	starts := []int{0}
@@ -278,11 +291,21 @@ func lineIndex(starts []int, p int) int {
 	return sort.Search(len(starts), func(i int) bool { return starts[i] > p }) - 1
 }
 
+// maxIndent bounds the indentation of a line, in columns (a tab counts 4):
+// lists nest by indentation too, at least two columns a level, and a line
+// indented past MaxNesting levels would keep that many containers open for
+// every line after it.
+const maxIndent = 2*MaxNesting + 4
+
 // tooDeep reports whether a line of src opens more than MaxNesting block
-// quotes and list items. It counts generously (any white space between
-// markers), so it may refuse a body that nests a little less than that.
+// quotes and list items, or is indented past maxIndent. It counts generously
+// (any white space between markers), so it may refuse a body that nests a
+// little less than that.
 func tooDeep(src []byte) bool {
 	for _, line := range bytes.Split(src, []byte("\n")) {
+		if indentWidth(line) > maxIndent {
+			return true
+		}
 		depth := 0
 		for i := 0; i < len(line); {
 			switch c := line[i]; {
@@ -317,6 +340,22 @@ func tooDeep(src []byte) bool {
 		}
 	}
 	return false
+}
+
+// indentWidth returns the columns of a line's leading white space.
+func indentWidth(line []byte) int {
+	w := 0
+	for _, c := range line {
+		switch c {
+		case ' ':
+			w++
+		case '\t':
+			w += 4 - w%4
+		default:
+			return w
+		}
+	}
+	return w
 }
 
 // asciiLower lowercases ASCII letters only, so that no Unicode case folding

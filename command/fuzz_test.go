@@ -174,3 +174,13 @@ func checkCommands(t *testing.T, clean string, cmds []Command) {
 		}
 	}
 }
+
+// within reports whether p lies in one of spans (the oracle's own lookup).
+func within(spans []span, p int) bool {
+	for _, s := range spans {
+		if p >= s.start && p < s.stop {
+			return true
+		}
+	}
+	return false
+}

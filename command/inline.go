@@ -19,6 +19,7 @@ const maxTagBytes = 1024
 // linear in its length even when it is full of openers that never close:
 // goldmark's own inline parser is quadratic on those.
 type inlineScanner struct {
+	m     *meter
 	text  []byte
 	runs  map[int][]int // backtick run length → start of each maximal run, ascending
 	next  map[int]int   // backtick run length → index of the first run not yet passed
@@ -31,9 +32,10 @@ type found struct{ from, at int }
 
 // scanInline returns the hidden spans of text, and among them the HTML
 // comments.
-func scanInline(text []byte) (hidden, comments []span) {
-	s := &inlineScanner{text: text, runs: map[int][]int{}, next: map[int]int{}, finds: map[string]found{}}
+func scanInline(text []byte, m *meter) (hidden, comments []span) {
+	s := &inlineScanner{m: m, text: text, runs: map[int][]int{}, next: map[int]int{}, finds: map[string]found{}}
 	for i := 0; i < len(text); {
+		m.add(1)
 		if text[i] != '`' {
 			i++
 			continue
@@ -43,6 +45,7 @@ func scanInline(text []byte) (hidden, comments []span) {
 		i += k
 	}
 	for i := 0; i < len(text); {
+		m.add(1)
 		switch text[i] {
 		case '\\':
 			if i+1 < len(text) && isASCIIPunct(text[i+1]) {
@@ -85,6 +88,7 @@ func (s *inlineScanner) run(i int) int {
 	for i+k < len(s.text) && s.text[i+k] == '`' {
 		k++
 	}
+	s.m.add(k)
 	return k
 }
 
@@ -95,6 +99,7 @@ func (s *inlineScanner) closeCode(from, k int) (int, bool) {
 	j := s.next[k]
 	for j < len(starts) && starts[j] < from {
 		j++
+		s.m.add(1)
 	}
 	s.next[k] = j
 	if j == len(starts) {
@@ -112,6 +117,9 @@ func (s *inlineScanner) find(needle string, from int) int {
 	if from <= len(s.text) {
 		if j := bytes.Index(s.text[from:], []byte(needle)); j >= 0 {
 			at = from + j
+			s.m.add(j)
+		} else {
+			s.m.add(len(s.text) - from)
 		}
 	}
 	s.finds[needle] = found{from, at}
@@ -185,6 +193,7 @@ func (s *inlineScanner) openTag(i int) (int, bool) {
 		for j < len(t) && isAttrChar(t[j]) {
 			j++
 		}
+		s.m.add(j - k)
 		k = s.space(j)
 		if k >= len(t) || t[k] != '=' {
 			continue // an attribute without a value; j is after its name
@@ -197,14 +206,17 @@ func (s *inlineScanner) openTag(i int) (int, bool) {
 			limit := min(len(t), i+maxTagBytes+1)
 			q := bytes.IndexByte(t[k+1:max(k+1, limit)], t[k])
 			if q < 0 {
+				s.m.add(limit - k)
 				return s.giveUp(i, limit)
 			}
+			s.m.add(q)
 			j = k + 1 + q + 1
 		default:
 			j = k
 			for j < len(t) && isUnquotedChar(t[j]) {
 				j++
 			}
+			s.m.add(j - k)
 			if j == k {
 				return s.giveUp(i, j)
 			}
@@ -224,25 +236,30 @@ func (s *inlineScanner) giveUp(start, end int) (int, bool) {
 
 // tagName returns the end of the tag name starting at i.
 func (s *inlineScanner) tagName(i int) int {
+	start := i
 	for i < len(s.text) && (isASCIILetter(s.text[i]) || isDigit(s.text[i]) || s.text[i] == '-') {
 		i++
 	}
+	s.m.add(i - start)
 	return i
 }
 
 // space returns the end of the white space (line endings included) at i.
 func (s *inlineScanner) space(i int) int {
+	start := i
 	for i < len(s.text) && (s.text[i] == ' ' || s.text[i] == '\t' || s.text[i] == '\n') {
 		i++
 	}
+	s.m.add(i - start)
 	return i
 }
 
 // autolink matches a URI or email autolink at i (text[i] == '<'). Its
 // characters are out of play for code spans and HTML.
-func (s *inlineScanner) autolink(i int) (int, bool) {
+func (s *inlineScanner) autolink(i int) (end int, ok bool) {
 	t := s.text
 	j := i + 1
+	defer func() { s.m.add(j - i) }()
 	for j < len(t) && j-i <= 33 && (isASCIILetter(t[j]) || (j > i+1 && (isDigit(t[j]) || t[j] == '+' || t[j] == '.' || t[j] == '-'))) {
 		j++
 	}

@@ -1,10 +1,16 @@
 package config
 
 import (
+	"bytes"
 	"errors"
+	"fmt"
+	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"gopkg.in/yaml.v3"
 )
 
 func TestParseRepoConfig(t *testing.T) {
@@ -160,20 +166,200 @@ func FuzzParseRepoConfig(f *testing.F) {
 		"", "version: 1\n", "terraform:\n  roots: auto\n", "terraform:\n  roots: [a, b]\n",
 		"agent:\n  timeout: 10m\n  max_turns: 5\n", "review:\n  enabled: true\n  paths: ['**/*.tf']\n",
 		"version: [\n", "a: &x [*x]\n", "forks: deny\ncommands:\n  min_permission: admin\n",
+		"terraform:\n  root_settings:\n    envs/prod: {var_files: [prod.tfvars], workspace: prod}\n",
+		"autofix:\n  checks: [ci]\n  max_attempts: 0\n", "agent:\n  max_turns: -1\n",
 	} {
 		f.Add([]byte(seed))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		cfg, err := ParseRepoConfig(data)
-		if err != nil {
-			var ce *ConfigError
-			if !errors.As(err, &ce) {
-				t.Fatalf("error %T %v is not a *ConfigError", err, err)
-			}
-			return
-		}
-		if verr := cfg.Validate(); verr != nil {
-			t.Fatalf("parsed config does not validate: %v", verr)
+		if err := parseProperty(data, ParseRepoConfig); err != nil {
+			t.Fatal(err)
 		}
 	})
+}
+
+// parseProperty checks what a parse of any input must give. A failure is a
+// *ConfigError of the file, with a message and a line inside the document, and
+// returns the defaults: nothing half-parsed can be acted on. A success is
+// valid, and writing it back as YAML and parsing that gives the same
+// configuration.
+func parseProperty(data []byte, parse func([]byte) (RepoConfig, error)) error {
+	cfg, err := parse(data)
+	if err != nil {
+		var ce *ConfigError
+		switch {
+		case !errors.As(err, &ce):
+			return fmt.Errorf("error %T %v is not a *ConfigError", err, err)
+		case ce.File != RepoConfigPath || strings.TrimSpace(ce.Msg) == "":
+			return fmt.Errorf("error %+v does not name the file and the problem", ce)
+		case ce.Line < 0 || ce.Line > lineCount(data):
+			return fmt.Errorf("error on line %d of a %d-line document", ce.Line, lineCount(data))
+		case !reflect.DeepEqual(cfg, DefaultRepoConfig()):
+			return fmt.Errorf("a failed parse (%v) returned %+v, not the defaults", err, cfg)
+		}
+		return nil
+	}
+	if verr := cfg.Validate(); verr != nil {
+		return fmt.Errorf("parsed config does not validate: %v", verr)
+	}
+	out, err := yaml.Marshal(cfg)
+	if err != nil {
+		return fmt.Errorf("writing the parsed config back: %v", err)
+	}
+	again, err := parse(out)
+	if err != nil {
+		return fmt.Errorf("the parsed config, written back, does not parse: %v\n%s", err, out)
+	}
+	if back, _ := yaml.Marshal(again); !bytes.Equal(back, out) {
+		return fmt.Errorf("the parsed config changed on a round trip:\n%s\nbecame\n%s", out, back)
+	}
+	return settingsKept(data, out)
+}
+
+// settingsKept checks that every plain setting the document states has the
+// same value in the parsed configuration written back as YAML. Forms whose
+// meaning depends on YAML's finer rules (aliases, merge keys, floats, nulls)
+// are not compared.
+func settingsKept(data, out []byte) error {
+	var in, got yaml.Node
+	if yaml.Unmarshal(data, &in) != nil || len(in.Content) == 0 || yaml.Unmarshal(out, &got) != nil {
+		return nil
+	}
+	return sameSettings("", in.Content[0], got.Content[0])
+}
+
+func sameSettings(path string, in, got *yaml.Node) error {
+	switch in.Kind {
+	case yaml.MappingNode:
+		for i := 0; i+1 < len(in.Content); i += 2 {
+			key, val := in.Content[i].Value, in.Content[i+1]
+			if key == "<<" || in.Content[i].Kind != yaml.ScalarNode || in.Content[i].Tag != "!!str" {
+				return nil
+			}
+			next := valueOf(got, key)
+			if next == nil {
+				return fmt.Errorf("setting %s%s was lost", path, key)
+			}
+			if err := sameSettings(path+key+".", val, next); err != nil {
+				return err
+			}
+		}
+	case yaml.SequenceNode:
+		if got.Kind != yaml.SequenceNode || len(got.Content) != len(in.Content) {
+			return fmt.Errorf("setting %s lists %d items, became %d", strings.TrimSuffix(path, "."), len(in.Content), len(got.Content))
+		}
+		for i := range in.Content {
+			if err := sameSettings(path, in.Content[i], got.Content[i]); err != nil {
+				return err
+			}
+		}
+	case yaml.ScalarNode:
+		if !sameScalar(in, got) {
+			return fmt.Errorf("setting %s is %q in the document, %q once parsed", strings.TrimSuffix(path, "."), in.Value, got.Value)
+		}
+	}
+	return nil
+}
+
+// valueOf returns the value of key in a mapping node, or nil.
+func valueOf(m *yaml.Node, key string) *yaml.Node {
+	if m.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if m.Content[i].Value == key {
+			return m.Content[i+1]
+		}
+	}
+	return nil
+}
+
+// sameScalar compares two scalars as durations, integers, booleans or text;
+// the forms it cannot judge count as the same.
+func sameScalar(in, got *yaml.Node) bool {
+	switch in.Tag {
+	case "!!str", "!!int", "!!bool":
+	default:
+		return true
+	}
+	if got.Kind != yaml.ScalarNode {
+		return false
+	}
+	a, b := in.Value, got.Value
+	if x, err := time.ParseDuration(a); err == nil {
+		y, err := time.ParseDuration(b)
+		return err == nil && x == y
+	}
+	if x, err := strconv.ParseInt(a, 10, 64); err == nil && in.Tag == "!!int" {
+		y, err := strconv.ParseInt(b, 10, 64)
+		return err == nil && x == y
+	}
+	if x, err := strconv.ParseBool(a); err == nil && in.Tag == "!!bool" {
+		y, err := strconv.ParseBool(b)
+		return err == nil && x == y
+	}
+	return a == b
+}
+
+// lineCount counts lines as YAML does: \n, \r\n, a lone \r and the Unicode
+// line breaks end one; a UTF-16 document is bounded by its length.
+func lineCount(data []byte) int {
+	if bytes.HasPrefix(data, []byte{0xfe, 0xff}) || bytes.HasPrefix(data, []byte{0xff, 0xfe}) {
+		return len(data)/2 + 1
+	}
+	n := 1 + bytes.Count(data, []byte("\u0085")) + bytes.Count(data, []byte("\u2028")) + bytes.Count(data, []byte("\u2029"))
+	for i, c := range data {
+		if c == '\n' || c == '\r' && (i+1 == len(data) || data[i+1] != '\n') {
+			n++
+		}
+	}
+	return n
+}
+
+// TestParsePropertyCanFail: the fuzz property catches the parsers it must:
+// one that returns what it decoded before failing, one whose errors have no
+// line, and one that loses a setting.
+func TestParsePropertyCanFail(t *testing.T) {
+	broken := map[string]func([]byte) (RepoConfig, error){
+		"half-parsed on failure": func(data []byte) (RepoConfig, error) {
+			cfg, err := ParseRepoConfig(data)
+			if err != nil {
+				var partial RepoConfig
+				_ = yaml.Unmarshal(data, &partial)
+				return partial, err
+			}
+			return cfg, nil
+		},
+		"plain errors": func(data []byte) (RepoConfig, error) {
+			cfg, err := ParseRepoConfig(data)
+			if err != nil {
+				return cfg, errors.New(err.Error())
+			}
+			return cfg, nil
+		},
+		"loses a setting": func(data []byte) (RepoConfig, error) {
+			cfg, err := ParseRepoConfig(data)
+			if err == nil && cfg.Agent.MaxTurns != 30 {
+				cfg.Agent.MaxTurns = 30
+			}
+			return cfg, err
+		},
+	}
+	inputs := [][]byte{[]byte("workflow: x.yml\nversion: [\n"), []byte("agent:\n  max_turns: 3\n"), []byte("forks: maybe\n")}
+	for name, parse := range broken {
+		caught := false
+		for _, in := range inputs {
+			if parseProperty(in, parse) != nil {
+				caught = true
+			}
+		}
+		if !caught {
+			t.Errorf("the property passes a parser that is %s", name)
+		}
+	}
+	for _, in := range inputs {
+		if err := parseProperty(in, ParseRepoConfig); err != nil {
+			t.Errorf("ParseRepoConfig(%q): %v", in, err)
+		}
+	}
 }
