@@ -31,7 +31,7 @@ const (
 
 	DefaultDeliveryRetryBackoff = time.Minute
 	DefaultDeliveryRetryWindow  = 2 * time.Hour
-	DefaultDeliveryLease        = 30 * time.Second
+	DefaultLease                = 30 * time.Second
 	DefaultDeliveryRetention    = 7 * 24 * time.Hour
 	DefaultJobRetention         = 90 * 24 * time.Hour
 	DefaultMaxUnverifiedBytes   = 128 << 20
@@ -77,9 +77,11 @@ type Server struct {
 	// arrival it is retried.
 	DeliveryRetryBackoff time.Duration `yaml:"delivery_retry_backoff"`
 	DeliveryRetryWindow  time.Duration `yaml:"delivery_retry_window"`
-	// DeliveryLease is how long a replica's claim on a delivery lasts without
-	// renewal: when another replica takes over the deliveries of one that died.
-	DeliveryLease time.Duration `yaml:"delivery_lease"`
+	// Lease is how long a replica's claim on a delivery or on a background
+	// duty (watchdog, redelivery, pruning) lasts without renewal: how soon
+	// another replica, or the same one restarted, takes over from one that
+	// died (INFRA_AGENT_LEASE).
+	Lease time.Duration `yaml:"lease"`
 	// DeliveryRetention and JobRetention are how long processed deliveries and
 	// ended jobs are kept.
 	DeliveryRetention time.Duration `yaml:"delivery_retention"`
@@ -139,7 +141,7 @@ func DefaultServer() Server {
 		MaxUnverifiedBytes:   DefaultMaxUnverifiedBytes,
 		DeliveryRetryBackoff: DefaultDeliveryRetryBackoff,
 		DeliveryRetryWindow:  DefaultDeliveryRetryWindow,
-		DeliveryLease:        DefaultDeliveryLease,
+		Lease:                DefaultLease,
 		DeliveryRetention:    DefaultDeliveryRetention,
 		JobRetention:         DefaultJobRetention,
 	}
@@ -225,7 +227,7 @@ func (s *Server) applyEnv(getenv func(string) string) error {
 		"INFRA_AGENT_WATCHDOG_INTERVAL":      &s.WatchdogInterval,
 		"INFRA_AGENT_DELIVERY_RETRY_BACKOFF": &s.DeliveryRetryBackoff,
 		"INFRA_AGENT_DELIVERY_RETRY_WINDOW":  &s.DeliveryRetryWindow,
-		"INFRA_AGENT_DELIVERY_LEASE":         &s.DeliveryLease,
+		"INFRA_AGENT_LEASE":                  &s.Lease,
 		"INFRA_AGENT_DELIVERY_RETENTION":     &s.DeliveryRetention,
 		"INFRA_AGENT_JOB_RETENTION":          &s.JobRetention,
 	}
@@ -378,8 +380,8 @@ func (s Server) validateDurations() []error {
 	if s.DeliveryRetryWindow < 0 {
 		errs = append(errs, fmt.Errorf("delivery_retry_window (INFRA_AGENT_DELIVERY_RETRY_WINDOW) must not be negative, got %s", s.DeliveryRetryWindow))
 	}
-	if s.DeliveryLease < time.Second {
-		errs = append(errs, fmt.Errorf("delivery_lease (INFRA_AGENT_DELIVERY_LEASE) must be at least 1s, got %s", s.DeliveryLease))
+	if s.Lease < time.Second {
+		errs = append(errs, fmt.Errorf("lease (INFRA_AGENT_LEASE) must be at least 1s, got %s", s.Lease))
 	}
 	if s.DeliveryRetention < redeliveryWindow {
 		errs = append(errs, fmt.Errorf("delivery_retention (INFRA_AGENT_DELIVERY_RETENTION) must be at least %s, GitHub's redelivery window: a redelivered webhook would run again, got %s",

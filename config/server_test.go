@@ -158,7 +158,7 @@ func TestLoadServerRefusesUnsafeConfig(t *testing.T) {
 		{"budget not a number", with("INFRA_AGENT_MAX_UNVERIFIED_BYTES", "1GB"), "INFRA_AGENT_MAX_UNVERIFIED_BYTES"},
 		{"retry backoff not a duration", with("INFRA_AGENT_DELIVERY_RETRY_BACKOFF", "soon"), "INFRA_AGENT_DELIVERY_RETRY_BACKOFF"},
 		{"retry backoff too long", with("INFRA_AGENT_DELIVERY_RETRY_BACKOFF", "1h"), "INFRA_AGENT_DELIVERY_RETRY_BACKOFF"},
-		{"lease too short", with("INFRA_AGENT_DELIVERY_LEASE", "10ms"), "INFRA_AGENT_DELIVERY_LEASE"},
+		{"lease too short", with("INFRA_AGENT_LEASE", "10ms"), "INFRA_AGENT_LEASE"},
 		{"delivery retention within GitHub's redelivery window", with("INFRA_AGENT_DELIVERY_RETENTION", "24h"), "redelivery window"},
 		{"job retention below delivery retention", with("INFRA_AGENT_JOB_RETENTION", "96h"), "INFRA_AGENT_JOB_RETENTION"},
 	}
@@ -245,7 +245,7 @@ func TestServerDefaults(t *testing.T) {
 	}
 	// The README's configuration table quotes these.
 	if s.MetricsAddr != "" || s.MaxUnverifiedBytes != 128<<20 || s.DeliveryRetryBackoff != time.Minute ||
-		s.DeliveryRetryWindow != 2*time.Hour || s.DeliveryLease != 30*time.Second ||
+		s.DeliveryRetryWindow != 2*time.Hour || s.Lease != 30*time.Second ||
 		s.DeliveryRetention != 7*24*time.Hour || s.JobRetention != 90*24*time.Hour {
 		t.Errorf("defaults = %+v", s)
 	}
@@ -258,12 +258,12 @@ func TestLoadServerDurationsFromFileAndEnv(t *testing.T) {
 	}
 	s, err := LoadServer(path, envOf(map[string]string{
 		"GITHUB_APP_INTEGRATION_ID": "1", "GITHUB_APP_WEBHOOK_SECRET": "s", "GITHUB_APP_PRIVATE_KEY": testKeyPEM(t),
-		"INFRA_AGENT_DELIVERY_LEASE": "45s",
+		"INFRA_AGENT_LEASE": "45s",
 	}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.DeliveryRetention != 240*time.Hour || s.JobRetention != 720*time.Hour || s.DeliveryLease != 45*time.Second || s.MetricsAddr != "127.0.0.1:9090" {
+	if s.DeliveryRetention != 240*time.Hour || s.JobRetention != 720*time.Hour || s.Lease != 45*time.Second || s.MetricsAddr != "127.0.0.1:9090" {
 		t.Errorf("settings = %+v", s)
 	}
 }

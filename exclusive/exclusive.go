@@ -3,13 +3,13 @@
 // pruning must not run on all of them at once (two watchdogs would conclude a
 // stale job twice, two redelivery sweeps would ask GitHub for every missed
 // webhook twice). A lease row in the store decides who does it: the holder
-// renews it at every pass, and another replica takes it over when the holder
-// stops renewing (it died, or shut down and released it).
+// renews it every third of its length, during passes too, and another
+// replica (or the same one restarted) takes it over when the holder stops
+// renewing because it died, or at once when it shut down and released it.
 package exclusive
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -22,6 +22,9 @@ type Leaser interface {
 	ReleaseLease(ctx context.Context, name, owner string) error
 }
 
+// DefaultLease is how long a holder's lease lasts without renewal.
+const DefaultLease = 30 * time.Second
+
 // Options describe one duty.
 type Options struct {
 	// Name is the lease's name, the same on every replica.
@@ -30,9 +33,13 @@ type Options struct {
 	Owner string
 	// Every is the pause between passes.
 	Every time.Duration
+	// Lease is how long the lease lasts without renewal (default
+	// DefaultLease): how soon another replica takes over from one that died.
+	Lease time.Duration
 	// Timeout bounds one pass (default Every, at least a minute).
 	Timeout time.Duration
-	// Immediately makes the first pass at start instead of after Every.
+	// Immediately makes this replica's first pass as soon as it holds the
+	// lease, instead of Every after it started.
 	Immediately bool
 	// Now is the clock (default time.Now).
 	Now func() time.Time
@@ -44,14 +51,16 @@ const (
 	logKeyOwner = "owner"
 )
 
-// Run makes a pass every o.Every while this replica holds the lease, until
-// ctx ends; then it releases the lease so that another replica takes over at
-// once. A failed pass is logged: the next one tries again. The lease lasts
-// past two missed passes, so a slow pass is not taken over by another
-// replica while it runs.
+// Run keeps the lease while it can and makes a pass every o.Every while it
+// holds it, until ctx ends; then it releases the lease so that another
+// replica takes over at once. A failed pass is logged: the next one tries
+// again.
 func Run(ctx context.Context, l Leaser, o Options, pass func(ctx context.Context) error) error {
 	if o.Name == "" || o.Owner == "" || o.Every <= 0 {
 		return fmt.Errorf("running an exclusive duty: name %q, owner %q and interval %s must be set", o.Name, o.Owner, o.Every)
+	}
+	if o.Lease <= 0 {
+		o.Lease = DefaultLease
 	}
 	if o.Timeout <= 0 {
 		o.Timeout = max(o.Every, time.Minute)
@@ -61,53 +70,63 @@ func Run(ctx context.Context, l Leaser, o Options, pass func(ctx context.Context
 	}
 	logger := zerolog.Ctx(ctx).With().Str(logKeyDuty, o.Name).Logger()
 	ctx = logger.WithContext(ctx)
-	ticker := time.NewTicker(o.Every)
-	defer ticker.Stop()
 	defer release(ctx, l, o)
-	if !o.Immediately {
-		if !wait(ctx, ticker) {
-			return nil
-		}
+	ticker := time.NewTicker(o.Lease / 3)
+	defer ticker.Stop()
+	last := o.Now() // when this replica last passed (or started)
+	if o.Immediately {
+		last = last.Add(-o.Every)
 	}
 	for {
-		if err := once(ctx, l, o, pass); err != nil && ctx.Err() == nil {
-			logger.Error().Err(err).Msg("exclusive duty failed; the next pass tries again")
+		held, err := l.AcquireLease(ctx, o.Name, o.Owner, o.Now().Add(o.Lease))
+		switch {
+		case err != nil && ctx.Err() == nil:
+			logger.Error().Err(err).Msg("renewing the duty's lease failed")
+		case held && o.Now().Sub(last) >= o.Every:
+			last = o.Now()
+			if err := o.passHeld(ctx, l, pass); err != nil && ctx.Err() == nil {
+				logger.Error().Err(err).Msg("exclusive duty failed; the next pass tries again")
+			}
 		}
-		if !wait(ctx, ticker) {
+		select {
+		case <-ctx.Done():
 			return nil
+		case <-ticker.C:
 		}
 	}
 }
 
-func wait(ctx context.Context, ticker *time.Ticker) bool {
-	select {
-	case <-ctx.Done():
-		return false
-	case <-ticker.C:
-		return true
-	}
-}
-
-// once makes one pass if this replica holds the lease.
-func once(ctx context.Context, l Leaser, o Options, pass func(ctx context.Context) error) error {
-	until := o.Now().Add(2*o.Every + o.Timeout)
-	held, err := l.AcquireLease(ctx, o.Name, o.Owner, until)
-	if err != nil {
-		return fmt.Errorf("taking the %s lease: %w", o.Name, err)
-	}
-	if !held {
-		zerolog.Ctx(ctx).Debug().Msg("another replica holds the duty; skipping this pass")
-		return nil
-	}
+// passHeld makes one pass, renewing the lease while it runs.
+func (o Options) passHeld(ctx context.Context, l Leaser, pass func(ctx context.Context) error) error {
 	pctx, cancel := context.WithTimeout(ctx, o.Timeout)
 	defer cancel()
-	return pass(pctx)
+	done := make(chan struct{})
+	renewed := make(chan struct{})
+	go func() {
+		defer close(renewed)
+		t := time.NewTicker(o.Lease / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+			}
+			if _, err := l.AcquireLease(pctx, o.Name, o.Owner, o.Now().Add(o.Lease)); err != nil && pctx.Err() == nil {
+				zerolog.Ctx(ctx).Error().Err(err).Msg("renewing the duty's lease during a pass failed")
+			}
+		}
+	}()
+	err := pass(pctx)
+	close(done)
+	<-renewed
+	return err
 }
 
 func release(ctx context.Context, l Leaser, o Options) {
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
-	if err := l.ReleaseLease(rctx, o.Name, o.Owner); err != nil && !errors.Is(err, context.Canceled) {
+	if err := l.ReleaseLease(rctx, o.Name, o.Owner); err != nil {
 		zerolog.Ctx(ctx).Warn().Err(err).Str(logKeyOwner, o.Owner).Msg("releasing the duty's lease failed; it lapses on its own")
 	}
 }

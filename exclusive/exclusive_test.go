@@ -63,7 +63,8 @@ func testOneAtATime(t *testing.T, first, second store.Store) {
 		defer mu.Unlock()
 		return passes[owner]
 	}
-	o := exclusive.Options{Name: "watchdog", Every: 20 * time.Millisecond, Timeout: 100 * time.Millisecond, Immediately: true}
+	o := exclusive.Options{Name: "watchdog", Every: 20 * time.Millisecond, Lease: 60 * time.Millisecond,
+		Timeout: 100 * time.Millisecond, Immediately: true}
 	ctxA, stopA := context.WithCancel(context.Background())
 	ctxB, stopB := context.WithCancel(context.Background())
 	defer stopB()
@@ -100,6 +101,39 @@ func testOneAtATime(t *testing.T, first, second store.Store) {
 	wg.Wait()
 	if n := overlaps.Load(); n != 0 {
 		t.Errorf("%d passes overlapped", n)
+	}
+}
+
+// TestTakeOverFromADeadHolder: a holder that stops renewing (it crashed)
+// keeps the duty only until its lease lapses; a restarted replica, under a
+// new name, then takes it and makes its first pass at once.
+func TestTakeOverFromADeadHolder(t *testing.T) {
+	st := open(t, filepath.Join(t.TempDir(), "db.sqlite"))
+	const lease = 300 * time.Millisecond
+	died := time.Now()
+	if ok, err := st.AcquireLease(context.Background(), "redelivery", "crashed", died.Add(lease)); err != nil || !ok {
+		t.Fatalf("the first holder: %v %v", ok, err)
+	}
+	passed := make(chan time.Time, 1)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		_ = exclusive.Run(ctx, st, exclusive.Options{Name: "redelivery", Owner: "restarted", Every: time.Hour, Lease: lease, Immediately: true},
+			func(context.Context) error {
+				select {
+				case passed <- time.Now():
+				default:
+				}
+				return nil
+			})
+	}()
+	select {
+	case at := <-passed:
+		if at.Sub(died) < lease {
+			t.Errorf("took over %s after the holder died, before its %s lease lapsed", at.Sub(died), lease)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the restarted replica never took over the duty")
 	}
 }
 

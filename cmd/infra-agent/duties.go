@@ -38,17 +38,18 @@ func (s *daemon) startDuties(ctx context.Context) func() {
 		opts exclusive.Options
 		pass func(context.Context) error
 	}{
-		{exclusive.Options{Name: "watchdog", Every: s.cfg.WatchdogInterval}, s.svc.Sweep},
+		{exclusive.Options{Name: "watchdog", Every: s.cfg.WatchdogInterval, Timeout: time.Minute}, s.svc.Sweep},
 		// Webhooks GitHub could not deliver while the server was down or
-		// failing are asked for again.
-		{exclusive.Options{Name: "redelivery", Every: redeliveryEvery, Immediately: true},
+		// failing are asked for again: at once by a replica that takes the
+		// duty over, since it may be the one that was down.
+		{exclusive.Options{Name: "redelivery", Every: redeliveryEvery, Timeout: 2 * time.Minute, Immediately: true},
 			intake.NewRedelivery(s.appClient.Apps, s.store, intake.RedeliveryOptions{}).Pass},
-		{exclusive.Options{Name: "prune", Every: pruneEvery, Immediately: true},
+		{exclusive.Options{Name: "prune", Every: pruneEvery, Timeout: 5 * time.Minute, Immediately: true},
 			func(ctx context.Context) error { return s.prune(ctx, pruned) }},
 	}
 	var wg sync.WaitGroup
 	for _, d := range duties {
-		d.opts.Owner = owner
+		d.opts.Owner, d.opts.Lease = owner, s.cfg.Lease
 		wg.Add(1)
 		go func() {
 			defer wg.Done()

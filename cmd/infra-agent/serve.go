@@ -162,7 +162,7 @@ func (s *daemon) wire(ctx context.Context, clients githubapp.ClientCreator) erro
 	}
 	s.sched, err = intake.Start(ctx, s.store, hs,
 		intake.WithWorkers(s.cfg.Workers), intake.WithQueueSize(s.cfg.QueueSize), intake.WithRegisterer(s.reg),
-		intake.WithLease(s.cfg.DeliveryLease),
+		intake.WithLease(s.cfg.Lease),
 		intake.WithRetries(intake.RetryPolicy{
 			Backoff: s.cfg.DeliveryRetryBackoff, MaxBackoff: 10 * time.Minute, Window: s.cfg.DeliveryRetryWindow,
 		}))
