@@ -3,6 +3,7 @@ package intake_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -216,6 +217,14 @@ func TestHandlerRetries(t *testing.T) {
 func TestDefaultRetriesOutlastAnHourLongOutage(t *testing.T) {
 	p := intake.DefaultRetryPolicy()
 	const outage = time.Hour
+	var waits []time.Duration
+	for attempts := 1; attempts <= 6; attempts++ {
+		wait, _ := p.Next(attempts, 0)
+		waits = append(waits, wait)
+	}
+	if fmt.Sprint(waits) != "[1m0s 2m0s 4m0s 8m0s 10m0s 10m0s]" {
+		t.Errorf("waits before the retries = %v, want 1, 2, 4 and 8 minutes, then every 10 (as the README says)", waits)
+	}
 	var at time.Duration // time since arrival of the attempt being made
 	for attempts := 1; ; attempts++ {
 		wait, again := p.Next(attempts, at)

@@ -285,3 +285,33 @@ func TestShutdownRefusesOverHTTP(t *testing.T) {
 		t.Errorf("a refused delivery was stored")
 	}
 }
+
+// TestShutdownReleasesLeases: a delivery left pending by a shutdown whose
+// deadline passed is released, so the next replica (or this one restarted)
+// takes it at once instead of waiting for the lease to lapse.
+func TestShutdownReleasesLeases(t *testing.T) {
+	body := fixture(t, "issue_comment-00-created.json")
+	rec := newRecorder("issue_comment")
+	rec.release = make(chan struct{}) // never closed: the handler is cut short
+	h := newHarness(t, "", []githubapp.EventHandler{rec}, intake.WithWorkers(1), intake.WithSweepInterval(time.Hour))
+	if got := h.postSigned("issue_comment", "cut-short", body); got != http.StatusOK {
+		t.Fatalf("status %d", got)
+	}
+	waitFor(t, "the handler to start", func() bool { return rec.total() == 1 })
+	h.srv.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if err := h.sched.Shutdown(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Shutdown = %v, want the deadline", err)
+	}
+	if err := h.sched.Shutdown(context.Background()); err != nil { // waits for the drain to end
+		t.Fatal(err)
+	}
+	ds, err := h.store.PendingDeliveries(context.Background(), 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ds) != 1 || !ds[0].LeaseUntil.IsZero() {
+		t.Errorf("pending after shutdown = %+v, want the delivery with its lease released", ds)
+	}
+}

@@ -67,12 +67,11 @@ func (s *Service) dispatch(ctx context.Context, client *github.Client, job store
 			case <-bg.Done():
 			}
 		}()
-		if _, err := s.store.ClaimJob(bg, job.ID, job.StepOwner, s.now().Add(total+time.Minute)); err != nil {
-			zerolog.Ctx(bg).Error().Err(err).Msg("holding the job for its dispatch retries")
-		}
+		stop := s.holdJob(bg, job.ID, job.StepOwner)
 		if err := s.retryDispatch(bg, client, job, attempt); err != nil {
 			zerolog.Ctx(bg).Error().Err(err).Msg("dispatch retries ended with an error")
 		}
+		stop()
 		rctx, done := detached(bg)
 		defer done()
 		if err := s.store.ReleaseJob(rctx, job.ID, job.StepOwner); err != nil {

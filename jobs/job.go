@@ -17,10 +17,10 @@ import (
 	"github.com/infra-agent/infra-agent/store"
 )
 
-// stepLease is how long one handler holds a job's steps: longer than a
-// handler may run (intake's 2-minute timeout), so a live holder never loses
-// them, short enough that a crashed one's job is resumed by the next retry.
-const stepLease = 3 * time.Minute
+// DefaultStepLease is how long a claim on a job's steps lasts unless its
+// holder renews it (every third of it, while it works): how soon another
+// handler resumes the steps of one that died.
+const DefaultStepLease = 30 * time.Second
 
 // ErrBusy is returned when another handler is taking the same job through its
 // steps: the trigger is retried later and resumes what is left.
@@ -52,8 +52,15 @@ func (s *Service) createJob(ctx context.Context, client *github.Client, t Task, 
 		logger.Info().Str(logKeyTier, d.Tier.String()).Bool(logKeyStatic, d.Static).Str(logKeyHeadSHA, job.HeadSHA).Msg("job created")
 	} else {
 		if !job.State.Active() {
-			logger.Info().Str(logKeyState, string(job.State)).Msg("trigger already has a job; nothing to do")
-			return nil
+			if job.CheckRunDone {
+				logger.Info().Str(logKeyState, string(job.State)).Msg("trigger already has a job; nothing to do")
+				return nil
+			}
+			// It ended (superseded, say) before its steps were done: its
+			// check run, which an interrupted attempt may have created, is
+			// concluded; or created concluded, so the trigger has one.
+			logger.Info().Str(logKeyState, string(job.State)).Msg("trigger's job ended before its check run was concluded; concluding it")
+			return s.concludeLate(ctx, job)
 		}
 		if job, err = s.store.ClaimJob(ctx, job.ID, row.StepOwner, row.StepUntil); errors.Is(err, store.ErrConflict) {
 			return fmt.Errorf("job of %s/%s#%d: %w", t.Owner, t.Repo, t.Number, ErrBusy)
@@ -62,7 +69,9 @@ func (s *Service) createJob(ctx context.Context, client *github.Client, t Task, 
 		}
 		logger.Info().Str(logKeyState, string(job.State)).Msg("trigger already has a job; resuming its steps")
 	}
+	stop := s.holdJob(ctx, job.ID, row.StepOwner)
 	handedOff, err := s.advance(ctx, client, t, job, superseded, !created)
+	stop()
 	if !handedOff {
 		rctx, cancel := detached(ctx)
 		defer cancel()
@@ -71,6 +80,33 @@ func (s *Service) createJob(ctx context.Context, client *github.Client, t Task, 
 		}
 	}
 	return err
+}
+
+// holdJob renews owner's claim on a job's steps every third of the step
+// lease until the returned function is called: the claim lasts as long as
+// its holder lives, and no longer.
+func (s *Service) holdJob(ctx context.Context, id, owner string) (stop func()) {
+	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(s.stepLease / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			if _, err := s.store.ClaimJob(ctx, id, owner, s.now().Add(s.stepLease)); err != nil && ctx.Err() == nil {
+				zerolog.Ctx(ctx).Error().Err(err).Msg("renewing the claim on a job's steps")
+			}
+		}
+	}()
+	return func() {
+		cancel()
+		<-done
+	}
 }
 
 // jobRow is the row of a task's job, claimed by a new step owner.
@@ -92,7 +128,7 @@ func (s *Service) jobRow(ctx context.Context, client *github.Client, t Task, cfg
 		HeadSHA: headSHA, HeadRef: t.HeadRef, BaseRef: t.BaseRef, DefaultBranch: t.DefaultBranch, Fork: t.Fork,
 		Actor: t.Actor, TriggerSource: string(t.Source), TriggerID: t.SourceID, Instructions: t.Instructions,
 		Workflow: cfg.Workflow, TriggeredAt: t.TriggeredAt, CreatedAt: now, UpdatedAt: now,
-		StepOwner: uuid.NewString(), StepUntil: now.Add(stepLease),
+		StepOwner: uuid.NewString(), StepUntil: now.Add(s.stepLease),
 	}, nil
 }
 
@@ -103,7 +139,7 @@ func (s *Service) jobRow(ctx context.Context, client *github.Client, t Task, cfg
 func (s *Service) advance(ctx context.Context, client *github.Client, t Task, job store.Job, superseded []store.Job, resuming bool) (bool, error) {
 	var errs []error
 	if resuming {
-		open, err := s.store.ListJobs(ctx, store.JobFilter{SupersededBy: job.ID, States: []store.JobState{store.JobSuperseded}, CheckRunOpen: true})
+		open, err := s.store.ListJobs(ctx, store.JobFilter{SupersededBy: job.ID, States: []store.JobState{store.JobSuperseded}, CheckRunPending: true})
 		if err != nil {
 			return false, fmt.Errorf("listing the jobs %s superseded: %w", job.ID, err)
 		}
@@ -116,7 +152,9 @@ func (s *Service) advance(ctx context.Context, client *github.Client, t Task, jo
 		octx, cancel := detached(jobContext(ctx, old))
 		s.ended(octx, old)
 		zerolog.Ctx(octx).Info().Str(logKeySupersededBy, job.ID).Msg("job superseded")
-		if err := s.withdraw(octx, client, old, checks.JobSuperseded(jobInfo(old), taskJobInfo(job, t))); err != nil {
+		// ErrBusy: the older job is being set up; its holder concludes the
+		// check run when it sees the job superseded.
+		if err := s.withdraw(octx, client, old, checks.JobSuperseded(jobInfo(old), taskJobInfo(job, t))); err != nil && !errors.Is(err, ErrBusy) {
 			errs = append(errs, err)
 		}
 		cancel()
@@ -181,8 +219,9 @@ func (s *Service) ensureCheckRun(ctx context.Context, client *github.Client, t T
 func (s *Service) failWithoutCheckRun(ctx context.Context, client *github.Client, job store.Job, cause error) error {
 	ctx, cancel := detached(ctx)
 	defer cancel()
-	state, detail := store.JobFailed, "creating the check run: "+cause.Error()
-	_, moved, err := s.moveJob(ctx, job.ID, store.ActiveStates, store.JobUpdate{State: &state, Detail: &detail})
+	// Done: GitHub refused the check run, and the comment below says so.
+	state, detail, done := store.JobFailed, "creating the check run: "+cause.Error(), true
+	_, moved, err := s.moveJob(ctx, job.ID, store.ActiveStates, store.JobUpdate{State: &state, Detail: &detail, CheckRunDone: &done})
 	if err != nil {
 		return fmt.Errorf("failing job %s: %w", job.ID, err)
 	}
@@ -192,11 +231,14 @@ func (s *Service) failWithoutCheckRun(ctx context.Context, client *github.Client
 	return s.poster.Reply(ctx, client, jobTarget(job), "not-started:"+job.ID, checks.JobNotStartedComment(jobInfo(job), dispatchReason(cause)))
 }
 
-// concludeJob completes a job's check run, if it has one, and records that it
-// did: a conclusion GitHub refuses is retried by the watchdog.
+// concludeJob completes a job's check run and records that it did: a
+// conclusion GitHub refuses is retried by the watchdog. A job with no check
+// run recorded gets the one an interrupted attempt may have created, found by
+// its external id, or a new one created concluded: every trigger ends with
+// one check run, and none stays queued.
 func (s *Service) concludeJob(ctx context.Context, client *github.Client, job store.Job, conclusion string, out checks.JobOutput) error {
 	if job.CheckRunID == 0 {
-		return nil
+		return s.concludeUnrecorded(ctx, client, job, conclusion, out)
 	}
 	if err := ghops.ConcludeCheckRun(ctx, client, job.Owner, job.Repo, job.CheckRunID, job.Kind.CheckRunName(), conclusion, out,
 		github.Timestamp{Time: s.now()}); err != nil {
@@ -207,6 +249,40 @@ func (s *Service) concludeJob(ctx context.Context, client *github.Client, job st
 		return fmt.Errorf("recording the conclusion of job %s: %w", job.ID, err)
 	}
 	return nil
+}
+
+// concludeUnrecorded concludes the check run of a job that has none
+// recorded. While another handler holds the job's steps it returns ErrBusy:
+// that one is creating the check run, and concludes it once it sees the job
+// ended (or, if it died, its claim lapses and a retry gets here again).
+func (s *Service) concludeUnrecorded(ctx context.Context, client *github.Client, job store.Job, conclusion string, out checks.JobOutput) error {
+	owner := uuid.NewString()
+	claimed, err := s.store.ClaimJob(ctx, job.ID, owner, s.now().Add(s.stepLease))
+	if errors.Is(err, store.ErrConflict) {
+		return fmt.Errorf("concluding the check run of job %s: %w", job.ID, ErrBusy)
+	}
+	if err != nil {
+		return err
+	}
+	defer func() { _ = s.store.ReleaseJob(context.WithoutCancel(ctx), job.ID, owner) }()
+	if claimed.CheckRunID != 0 {
+		// Created after all, while this was deciding.
+		return s.concludeJob(ctx, client, claimed, conclusion, out)
+	}
+	id, err := ghops.EnsureCheckRun(ctx, client, job.Owner, job.Repo, ghops.CheckRunSpec{
+		Name: job.Kind.CheckRunName(), HeadSHA: job.HeadSHA, ExternalID: job.ID, AppID: s.appID,
+		Output: out, Conclusion: conclusion,
+	}, true)
+	if err != nil {
+		return err
+	}
+	recorded, err := s.store.UpdateJob(ctx, job.ID, nil, store.JobUpdate{CheckRunID: &id})
+	if err != nil {
+		return fmt.Errorf("recording check run %d of job %s: %w", id, job.ID, err)
+	}
+	// A check run found queued (its creator was interrupted) still needs the
+	// conclusion; one created concluded is concluded again, harmlessly.
+	return s.concludeJob(ctx, client, recorded, conclusion, out)
 }
 
 // withdraw ends a job nobody waits for any more (cancelled, superseded): its

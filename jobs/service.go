@@ -99,6 +99,9 @@ type ServiceOptions struct {
 	// QueuedTimeout and RunningTimeout are the watchdog's limits (defaults
 	// 5 min queued; running, three missed heartbeats: 90 s).
 	QueuedTimeout, RunningTimeout time.Duration
+	// StepLease is how long a handler's claim on a job's steps lasts unless it
+	// renews it (default DefaultStepLease).
+	StepLease time.Duration
 	// ConcludeGrace is how long the watchdog waits, by the database's clock,
 	// before concluding the check run of a job that ended while GitHub refused
 	// the conclusion (default DefaultConcludeGrace).
@@ -122,6 +125,7 @@ type Service struct {
 	runningTimeout time.Duration
 	concludeGrace  time.Duration
 	onEnded        func(ctx context.Context, j store.Job)
+	stepLease      time.Duration
 	configs        *appconfig.Loader
 	orgConfigs     *appconfig.Loader
 	metrics        *metrics
@@ -164,6 +168,7 @@ func NewService(o ServiceOptions) (*Service, error) {
 		runningTimeout: o.RunningTimeout,
 		concludeGrace:  o.ConcludeGrace,
 		onEnded:        o.OnJobEnded,
+		stepLease:      o.StepLease,
 		sleep:          wait.Sleep,
 		stopping:       make(chan struct{}),
 		// Remote references ("remote: other/repo, ref: some-branch") are turned
@@ -191,6 +196,9 @@ func NewService(o ServiceOptions) (*Service, error) {
 	}
 	if s.concludeGrace <= 0 {
 		s.concludeGrace = DefaultConcludeGrace
+	}
+	if s.stepLease <= 0 {
+		s.stepLease = DefaultStepLease
 	}
 	s.poster = ghops.Poster{Store: o.Store, Bot: o.AppSlug + "[bot]", Now: s.now}
 	m, err := newMetrics(o.Registerer, o.Store)

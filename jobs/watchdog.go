@@ -40,13 +40,14 @@ func (s *Service) Sweep(ctx context.Context) error {
 		}
 	}
 	unconcluded, err := s.store.ListJobs(ctx, store.JobFilter{
-		States: endedStates, CheckRunOpen: true, UpdatedAgo: s.concludeGrace,
+		States: endedStates, CheckRunPending: true, UpdatedAgo: s.concludeGrace,
 	})
 	if err != nil {
 		return errors.Join(append(errs, fmt.Errorf("listing jobs whose check run is open: %w", err))...)
 	}
 	for _, j := range unconcluded {
-		if err := s.concludeLate(jobContext(ctx, j), j); err != nil {
+		// ErrBusy: a handler is creating its check run right now.
+		if err := s.concludeLate(jobContext(ctx, j), j); err != nil && !errors.Is(err, ErrBusy) {
 			errs = append(errs, err)
 		}
 	}
@@ -62,7 +63,7 @@ var endedStates = []store.JobState{store.JobFailed, store.JobCancelled, store.Jo
 const DefaultConcludeGrace = time.Minute
 
 // concludeLate concludes the check run of a job that ended while GitHub
-// refused the conclusion.
+// refused the conclusion, or before its check run was created.
 func (s *Service) concludeLate(ctx context.Context, j store.Job) error {
 	client, info, err := s.endedJobClient(j, j.RunID)
 	if err != nil {
@@ -75,8 +76,14 @@ func (s *Service) concludeLate(ctx context.Context, j store.Job) error {
 	case store.JobTimedOut:
 		conclusion = "timed_out"
 	}
-	zerolog.Ctx(ctx).Warn().Str(logKeyState, string(j.State)).Msg("concluding a check run GitHub refused earlier")
-	return s.concludeJob(ctx, client, j, conclusion, checks.JobConcludedLate(info, string(j.State), j.Detail))
+	out := checks.JobConcludedLate(info, string(j.State), j.Detail)
+	if j.State == store.JobSuperseded {
+		if newer, err := s.store.GetJob(ctx, j.SupersededBy); err == nil {
+			out = checks.JobSuperseded(info, jobInfo(newer))
+		}
+	}
+	zerolog.Ctx(ctx).Warn().Str(logKeyState, string(j.State)).Msg("concluding the check run of a job that ended")
+	return s.concludeJob(ctx, client, j, conclusion, out)
 }
 
 // stallOf says how a job would have stalled, since when, and how long it may.

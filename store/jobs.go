@@ -443,6 +443,9 @@ func (s *sqlStore) jobWhere(f JobFilter) (string, []any) {
 	if f.CheckRunOpen {
 		conds = append(conds, "check_run_id <> 0 AND check_run_done = FALSE")
 	}
+	if f.CheckRunPending {
+		conds = append(conds, "check_run_done = FALSE")
+	}
 	if !f.UpdatedBefore.IsZero() {
 		args = append(args, nanos(f.UpdatedBefore))
 		conds = append(conds, fmt.Sprintf("updated_at < $%d", len(args)))

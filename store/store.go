@@ -185,8 +185,11 @@ type JobFilter struct {
 	SupersededBy   string
 	CancelledBy    string
 	// CheckRunOpen selects jobs with a check run not yet concluded on GitHub.
-	CheckRunOpen  bool
-	UpdatedBefore time.Time
+	CheckRunOpen bool
+	// CheckRunPending selects jobs whose check run is not concluded, whether
+	// or not one is recorded.
+	CheckRunPending bool
+	UpdatedBefore   time.Time
 	// UpdatedAgo selects jobs last updated at least this long ago by the
 	// database's own clock, whatever the caller's clock says.
 	UpdatedAgo time.Duration

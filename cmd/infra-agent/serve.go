@@ -147,6 +147,7 @@ func (s *daemon) wire(ctx context.Context, clients githubapp.ClientCreator) erro
 		Registerer:     s.reg,
 		RunningTimeout: s.cfg.HeartbeatTimeout,
 		OnJobEnded:     func(ctx context.Context, j store.Job) { s.broker.JobEnded(ctx, j) },
+		StepLease:      s.cfg.Lease,
 	})
 	if err != nil {
 		return err

@@ -16,25 +16,31 @@ type CheckRunSpec struct {
 	// AppID is this App's: only its check runs are found by external id.
 	AppID  int64
 	Output checks.JobOutput
+	// Conclusion, when set, creates the check run completed with it.
+	Conclusion string
 }
 
-// EnsureCheckRun returns the id of the queued check run spec describes: one
-// created earlier with the same external id when resuming, else a new one. A
-// creation that failed without saying whether GitHub created it is followed
-// by a look for it.
+// EnsureCheckRun returns the id of the check run spec describes: one created
+// earlier with the same external id when resuming, else a new one (queued,
+// or completed with spec.Conclusion). A creation that failed without saying
+// whether GitHub created it is followed by a look for it.
 func EnsureCheckRun(ctx context.Context, client *github.Client, owner, repo string, spec CheckRunSpec, resuming bool) (int64, error) {
 	if resuming {
 		if id, err := FindCheckRun(ctx, client, owner, repo, spec); err != nil || id != 0 {
 			return id, err
 		}
 	}
-	cr, _, err := client.Checks.CreateCheckRun(ctx, owner, repo, github.CreateCheckRunOptions{
+	opts := github.CreateCheckRunOptions{
 		Name:       spec.Name,
 		HeadSHA:    spec.HeadSHA,
 		ExternalID: github.String(spec.ExternalID),
 		Status:     github.String("queued"),
 		Output:     output(spec.Output),
-	})
+	}
+	if spec.Conclusion != "" {
+		opts.Status, opts.Conclusion = github.String("completed"), github.String(spec.Conclusion)
+	}
+	cr, _, err := client.Checks.CreateCheckRun(ctx, owner, repo, opts)
 	if err == nil {
 		return cr.GetID(), nil
 	}
