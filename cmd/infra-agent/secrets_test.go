@@ -46,10 +46,11 @@ func TestStartupErrorsHideSecrets(t *testing.T) {
 	const (
 		password = "db-password-canary-7f3e"
 		secret   = "webhook-secret-canary-91aa"
+		modelKey = "sk-model-key-canary-0c1d"
 	)
 	fake := world(t)
 	badKey := "-----BEGIN RSA PRIVATE KEY-----\nS2V5LWNhbmFyeS1ub3QtYS1yZWFsLWtleS1idXQtaXQtbG9va3MtbGlrZS1vbmUtYWJjZGVm\n-----END RSA PRIVATE KEY-----\n"
-	c := canaries{password, secret}
+	c := canaries{password, secret, modelKey}
 	c = append(c, keyCanaries(badKey)...)
 	c = append(c, keyCanaries(string(fake.PrivateKeyPEM()))...)
 	_, pg := testkit.PostgresURL(t)
@@ -63,6 +64,7 @@ func TestStartupErrorsHideSecrets(t *testing.T) {
 		"private key that does not parse": {"GITHUB_APP_PRIVATE_KEY": badKey},
 		"every secret and a bad listen address": {"INFRA_AGENT_ADDR": "nope",
 			"INFRA_AGENT_DATABASE": "postgres://infra:" + password + "@db/infra"},
+		"a model key with a bad provider": {"INFRA_AGENT_MODEL_PROVIDER": "oracle"},
 	}
 	for name, extra := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -73,6 +75,7 @@ func TestStartupErrorsHideSecrets(t *testing.T) {
 				"GITHUB_APP_PRIVATE_KEY":    string(fake.PrivateKeyPEM()),
 				"INFRA_AGENT_ADDR":          "127.0.0.1:0",
 				"INFRA_AGENT_LOG_LEVEL":     "debug",
+				"INFRA_AGENT_MODEL_API_KEY": modelKey,
 			}
 			for k, v := range extra {
 				env[k] = v
@@ -96,11 +99,14 @@ func TestStartupErrorsHideSecrets(t *testing.T) {
 // reads everything it wrote and served: no webhook secret, key material or
 // credential it used (installation tokens, App JWTs) appears.
 func TestRunningServerHidesSecrets(t *testing.T) {
-	const secret = "webhook-secret-canary-44d2"
+	const (
+		secret   = "webhook-secret-canary-44d2"
+		modelKey = "sk-model-key-canary-9e8f"
+	)
 	fake := world(t)
 	fake.InjectFaults(fakegithub.Faults{Rate: 0.3, Seed: 5, Only: `^/repos/`})
 	srv := startServerWith(t, fake, filepath.Join(t.TempDir(), "db.sqlite"), map[string]string{
-		"GITHUB_APP_WEBHOOK_SECRET": secret, "INFRA_AGENT_LOG_LEVEL": "debug",
+		"GITHUB_APP_WEBHOOK_SECRET": secret, "INFRA_AGENT_LOG_LEVEL": "debug", "INFRA_AGENT_MODEL_API_KEY": modelKey,
 	})
 	for i, body := range []string{"/agent plan", "/agent fix", "/agent help", "/agent nonsense", "/agent cancel"} {
 		p := commentPayload(t, body)
@@ -118,7 +124,7 @@ func TestRunningServerHidesSecrets(t *testing.T) {
 		t.Logf("stop: %v", err)
 	}
 
-	c := canaries{secret}
+	c := canaries{secret, modelKey}
 	c = append(c, keyCanaries(string(fake.PrivateKeyPEM()))...)
 	credentials := 0
 	for _, r := range fake.Requests() {

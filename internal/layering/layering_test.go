@@ -23,7 +23,7 @@ func TestServerImportsNoRunnerCode(t *testing.T) {
 		module + "agent/", "github.com/hashicorp/terraform-exec", "github.com/open-policy-agent/",
 		"github.com/anthropics/", "github.com/openai/",
 	}
-	for _, pkg := range []string{"broker", "jobs", "handlers", "intake", "store", "ghclient"} {
+	for _, pkg := range []string{"broker", "jobs", "handlers", "intake", "store", "ghclient", "exclusive", "ingress"} {
 		for _, d := range deps(t, pkg) {
 			for _, f := range forbidden {
 				if strings.HasPrefix(d, f) {
@@ -35,7 +35,7 @@ func TestServerImportsNoRunnerCode(t *testing.T) {
 }
 
 func TestRunnerImportsNoServerCode(t *testing.T) {
-	forbidden := []string{"broker", "jobs", "handlers", "intake", "store", "ghclient"}
+	forbidden := []string{"broker", "jobs", "handlers", "intake", "store", "ghclient", "exclusive", "ingress"}
 	for _, pkg := range []string{"agent/runner", "agent/pipeline", "agent/publish", "agent/policy", "agent/terraform"} {
 		ds := deps(t, pkg)
 		if pkg == "agent/runner" && !contains(ds, module+"wire") {
