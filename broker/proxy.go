@@ -130,15 +130,14 @@ func (m *modelProxy) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer func() { _ = resp.Body.Close() }()
-	used := m.relay(w, resp, body)
-	if used > 0 {
+	m.relay(w, resp, body, func(used int64) {
 		total, err := m.b.store.AddModelTokens(context.WithoutCancel(ctx), jobID, used)
 		if err != nil {
 			zerolog.Ctx(ctx).Error().Err(err).Str(logKeyJobID, jobID).Msg("recording model tokens")
 		}
 		zerolog.Ctx(ctx).Info().Str(logKeyJobID, jobID).Int64(logKeyModelTokens, used).Int64(logKeyModelTotal, total).
 			Int64(logKeyModelBudget, budget).Int(logKeyStatus, resp.StatusCode).Msg("model call forwarded")
-	}
+	})
 }
 
 // forwardRequest builds the upstream request: the body as sent, the
@@ -186,11 +185,14 @@ func (m *modelProxy) forwardRequest(ctx context.Context, r *http.Request, body [
 	return req, nil
 }
 
-// relay copies the provider's answer to the runner and returns the tokens
+// relay copies the provider's answer to the runner and charges the tokens
 // its usage reports. A streamed answer is copied as it arrives and read for
 // usage on the way; one that reports none is charged the request's
 // max_tokens, so an answer without usage cannot spend the budget for free.
-func (m *modelProxy) relay(w http.ResponseWriter, resp *http.Response, reqBody []byte) int64 {
+// The last piece of the answer is held until the charge is made: a runner
+// sees the end of the stream (the SDKs stop at its last event, before the
+// body ends) only once its tokens count, so its next call meets the budget.
+func (m *modelProxy) relay(w http.ResponseWriter, resp *http.Response, reqBody []byte, charge func(used int64)) {
 	for _, h := range []string{"Content-Type", "Retry-After", "Request-Id", "X-Request-Id", "Cache-Control"} {
 		if v := resp.Header.Get(h); v != "" {
 			w.Header().Set(h, v)
@@ -199,35 +201,46 @@ func (m *modelProxy) relay(w http.ResponseWriter, resp *http.Response, reqBody [
 	w.WriteHeader(resp.StatusCode)
 	meter := &usageMeter{provider: m.provider}
 	flusher, _ := w.(http.Flusher)
-	buf := make([]byte, 32<<10)
+	send := func(p []byte) bool {
+		if _, err := w.Write(p); err != nil {
+			return false
+		}
+		if flusher != nil {
+			flusher.Flush()
+		}
+		return true
+	}
+	buf, held := make([]byte, 32<<10), make([]byte, 0, 32<<10)
 	for {
 		n, err := resp.Body.Read(buf)
 		if n > 0 {
 			meter.Write(buf[:n])
-			if _, werr := w.Write(buf[:n]); werr != nil {
-				break
+			if len(held) > 0 && !send(held) {
+				return
 			}
-			if flusher != nil {
-				flusher.Flush()
-			}
+			held = append(held[:0], buf[:n]...)
 		}
 		if err != nil {
 			break
 		}
 	}
-	if resp.StatusCode >= 300 {
-		return 0
-	}
-	used, found := meter.tokens()
-	if !found {
-		var req struct {
-			MaxTokens           int64 `json:"max_tokens"`
-			MaxCompletionTokens int64 `json:"max_completion_tokens"`
+	if resp.StatusCode < 300 {
+		used, found := meter.tokens()
+		if !found {
+			var req struct {
+				MaxTokens           int64 `json:"max_tokens"`
+				MaxCompletionTokens int64 `json:"max_completion_tokens"`
+			}
+			_ = json.Unmarshal(reqBody, &req)
+			used = max(req.MaxTokens, req.MaxCompletionTokens, 1)
 		}
-		_ = json.Unmarshal(reqBody, &req)
-		used = max(req.MaxTokens, req.MaxCompletionTokens, 1)
+		if used > 0 {
+			charge(used)
+		}
 	}
-	return used
+	if len(held) > 0 {
+		send(held)
+	}
 }
 
 // fail answers a refusal in the provider's own error format, so the SDK

@@ -25,7 +25,14 @@ func TestRelayChargesMaxTokensWithoutUsage(t *testing.T) {
 		m := &modelProxy{provider: tt.provider}
 		rec := httptest.NewRecorder()
 		resp := &http.Response{StatusCode: 200, Header: http.Header{}, Body: io.NopCloser(strings.NewReader(tt.answer))}
-		if got := m.relay(rec, resp, []byte(tt.request)); got != tt.want {
+		var got int64
+		m.relay(rec, resp, []byte(tt.request), func(used int64) {
+			got = used
+			if rec.Body.Len() == len(tt.answer) {
+				t.Errorf("%s %s: charged after the whole answer was sent", tt.provider, tt.answer)
+			}
+		})
+		if got != tt.want {
 			t.Errorf("%s %s: charged %d, want %d", tt.provider, tt.answer, got, tt.want)
 		}
 		if rec.Body.String() != tt.answer {
