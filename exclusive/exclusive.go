@@ -71,20 +71,21 @@ func Run(ctx context.Context, l Leaser, o Options, pass func(ctx context.Context
 	logger := zerolog.Ctx(ctx).With().Str(logKeyDuty, o.Name).Logger()
 	ctx = logger.WithContext(ctx)
 	defer release(ctx, l, o)
-	ticker := time.NewTicker(o.Lease / 3)
+	ticker := time.NewTicker(min(o.Every, o.Lease/3))
 	defer ticker.Stop()
 	last := o.Now() // when this replica last passed (or started)
 	if o.Immediately {
 		last = last.Add(-o.Every)
 	}
 	for {
+		asked := time.Now()
 		held, err := l.AcquireLease(ctx, o.Name, o.Owner, o.Now().Add(o.Lease))
 		switch {
 		case err != nil && ctx.Err() == nil:
 			logger.Error().Err(err).Msg("renewing the duty's lease failed")
 		case held && o.Now().Sub(last) >= o.Every:
 			last = o.Now()
-			if err := o.passHeld(ctx, l, pass); err != nil && ctx.Err() == nil {
+			if err := o.passHeld(ctx, l, asked, pass); err != nil && ctx.Err() == nil {
 				logger.Error().Err(err).Msg("exclusive duty failed; the next pass tries again")
 			}
 		}
@@ -96,10 +97,18 @@ func Run(ctx context.Context, l Leaser, o Options, pass func(ctx context.Context
 	}
 }
 
-// passHeld makes one pass, renewing the lease while it runs.
-func (o Options) passHeld(ctx context.Context, l Leaser, pass func(ctx context.Context) error) error {
+// passHeld makes one pass, renewing the lease while it runs. The pass ends
+// (its context is cancelled) a sixth of a lease before the lease would lapse
+// unrenewed, since another replica may take it from then on: a renewal
+// that is late or finds the lease lost stops the pass instead of letting
+// it run beside another replica's. asked is when the lease was last renewed
+// (the time the renewal was asked for, the safe side).
+func (o Options) passHeld(ctx context.Context, l Leaser, asked time.Time, pass func(ctx context.Context) error) error {
 	pctx, cancel := context.WithTimeout(ctx, o.Timeout)
 	defer cancel()
+	margin := o.Lease / 6
+	lapse := time.AfterFunc(time.Until(asked.Add(o.Lease-margin)), cancel)
+	defer lapse.Stop()
 	done := make(chan struct{})
 	renewed := make(chan struct{})
 	go func() {
@@ -112,8 +121,16 @@ func (o Options) passHeld(ctx context.Context, l Leaser, pass func(ctx context.C
 				return
 			case <-t.C:
 			}
-			if _, err := l.AcquireLease(pctx, o.Name, o.Owner, o.Now().Add(o.Lease)); err != nil && pctx.Err() == nil {
+			asked := time.Now()
+			held, err := l.AcquireLease(pctx, o.Name, o.Owner, o.Now().Add(o.Lease))
+			switch {
+			case err != nil && pctx.Err() == nil:
 				zerolog.Ctx(ctx).Error().Err(err).Msg("renewing the duty's lease during a pass failed")
+			case err == nil && !held:
+				zerolog.Ctx(ctx).Warn().Msg("the duty's lease was lost during a pass; the pass stops")
+				cancel()
+			case err == nil:
+				lapse.Reset(time.Until(asked.Add(o.Lease - margin)))
 			}
 		}
 	}()

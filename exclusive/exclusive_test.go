@@ -46,12 +46,16 @@ func testOneAtATime(t *testing.T, first, second store.Store) {
 		passes   = map[string]int{}
 	)
 	duty := func(owner string) func(context.Context) error {
-		return func(context.Context) error {
+		return func(ctx context.Context) error {
 			if running.Add(1) > 1 {
 				overlaps.Add(1)
 			}
-			time.Sleep(5 * time.Millisecond)
-			running.Add(-1)
+			defer running.Add(-1)
+			select {
+			case <-time.After(5 * time.Millisecond):
+			case <-ctx.Done():
+				return ctx.Err()
+			}
 			mu.Lock()
 			passes[owner]++
 			mu.Unlock()
@@ -63,7 +67,9 @@ func testOneAtATime(t *testing.T, first, second store.Store) {
 		defer mu.Unlock()
 		return passes[owner]
 	}
-	o := exclusive.Options{Name: "watchdog", Every: 20 * time.Millisecond, Lease: 60 * time.Millisecond,
+	// The lease is long beside the interval so that a loaded machine's late
+	// renewal does not hand the duty over while a is alive.
+	o := exclusive.Options{Name: "watchdog", Every: 20 * time.Millisecond, Lease: time.Second,
 		Timeout: 100 * time.Millisecond, Immediately: true}
 	ctxA, stopA := context.WithCancel(context.Background())
 	ctxB, stopB := context.WithCancel(context.Background())
@@ -83,17 +89,16 @@ func testOneAtATime(t *testing.T, first, second store.Store) {
 				t.Error(err)
 			}
 		}()
-		time.Sleep(5 * time.Millisecond) // a starts first
+		if r.owner == "a" {
+			waitFor(func() bool { return count("a") > 0 }) // a holds the lease first
+		}
 	}
-	time.Sleep(300 * time.Millisecond)
+	time.Sleep(500 * time.Millisecond)
 	if count("a") < 5 || count("b") != 0 {
 		t.Errorf("passes: a %d, b %d; want a alone, about every 20 ms", count("a"), count("b"))
 	}
 	stopA() // a shuts down and releases the lease
-	deadline := time.Now().Add(5 * time.Second)
-	for count("b") == 0 && time.Now().Before(deadline) {
-		time.Sleep(5 * time.Millisecond)
-	}
+	waitFor(func() bool { return count("b") > 0 })
 	if count("b") == 0 {
 		t.Error("b never took over after a released the lease")
 	}
@@ -101,6 +106,13 @@ func testOneAtATime(t *testing.T, first, second store.Store) {
 	wg.Wait()
 	if n := overlaps.Load(); n != 0 {
 		t.Errorf("%d passes overlapped", n)
+	}
+}
+
+// waitFor polls cond for up to five seconds.
+func waitFor(cond func() bool) {
+	for deadline := time.Now().Add(5 * time.Second); !cond() && time.Now().Before(deadline); {
+		time.Sleep(5 * time.Millisecond)
 	}
 }
 
@@ -141,5 +153,66 @@ func TestRunValidates(t *testing.T) {
 	st := open(t, filepath.Join(t.TempDir(), "db.sqlite"))
 	if err := exclusive.Run(context.Background(), st, exclusive.Options{Name: "x"}, nil); err == nil {
 		t.Error("Run without an owner and an interval succeeded")
+	}
+}
+
+// stalling is a store whose lease renewals, once stall is set, hang until
+// their context ends (a database that stopped answering) or, with lost
+// set, say another replica holds the lease.
+type stalling struct {
+	store.Store
+	stall, lost atomic.Bool
+}
+
+func (s *stalling) AcquireLease(ctx context.Context, name, owner string, until time.Time) (bool, error) {
+	switch {
+	case s.lost.Load():
+		return false, nil
+	case s.stall.Load():
+		<-ctx.Done()
+		return false, ctx.Err()
+	}
+	return s.Store.AcquireLease(ctx, name, owner, until)
+}
+
+// TestPassStopsWhenItsLeaseLapses: a pass whose lease cannot be renewed
+// (the database hangs) or was lost is cancelled before the lease lapses,
+// so it never runs beside the pass of the replica that takes over.
+func TestPassStopsWhenItsLeaseLapses(t *testing.T) {
+	const lease = 600 * time.Millisecond
+	for _, lost := range []bool{false, true} {
+		st := &stalling{Store: open(t, filepath.Join(t.TempDir(), "db.sqlite"))}
+		ctx, cancel := context.WithCancel(context.Background())
+		started, stopped := make(chan time.Time, 1), make(chan time.Time, 1)
+		go func() {
+			_ = exclusive.Run(ctx, st, exclusive.Options{Name: "prune", Owner: "a", Every: time.Hour, Lease: lease,
+				Timeout: time.Hour, Immediately: true},
+				func(pctx context.Context) error {
+					started <- time.Now()
+					if lost {
+						st.lost.Store(true)
+					} else {
+						st.stall.Store(true)
+					}
+					<-pctx.Done()
+					stopped <- time.Now()
+					return pctx.Err()
+				})
+		}()
+		var from time.Time
+		select {
+		case from = <-started:
+		case <-time.After(5 * time.Second):
+			t.Fatal("the pass never started")
+		}
+		select {
+		case at := <-stopped:
+			if d := at.Sub(from); d >= lease {
+				t.Errorf("lost %v: the pass ran %s, past its %s lease", lost, d, lease)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("lost %v: the pass kept running after its lease lapsed", lost)
+		}
+		cancel()
 	}
 }
