@@ -85,7 +85,7 @@ func (w *runnerWorld) triggerPlan(t *testing.T) (string, int64) {
 	}
 	eventually(t, "the workflow dispatch", func() bool { return len(w.fake.Dispatches(e2eOwner, e2eRepo)) == 1 })
 	d := w.fake.Dispatches(e2eOwner, e2eRepo)[0]
-	if d.Ref != "main" || d.Workflow != "infra-agent.yml" {
+	if d.Ref != "refs/heads/main" || d.Workflow != "infra-agent.yml" {
 		t.Fatalf("dispatch = %+v", d)
 	}
 	return fmt.Sprint(d.Inputs[wire.WorkflowInput]), d.RunID

@@ -250,8 +250,8 @@ func TestServeEndToEnd(t *testing.T) {
 		if len(ds) != 1 {
 			t.Fatalf("%d dispatches, want 1: %+v", len(ds), ds)
 		}
-		if ds[0].Ref != "main" || ds[0].Workflow != "infra-agent.yml" || len(ds[0].Inputs) != 1 || ds[0].Inputs[wire.WorkflowInput] == "" {
-			t.Errorf("dispatch = %+v, want infra-agent.yml on main with the single input job_id", ds[0])
+		if ds[0].Ref != "refs/heads/main" || ds[0].Workflow != "infra-agent.yml" || len(ds[0].Inputs) != 1 || ds[0].Inputs[wire.WorkflowInput] == "" {
+			t.Errorf("dispatch = %+v, want infra-agent.yml on refs/heads/main with the single input job_id", ds[0])
 		}
 		crs := fake.CheckRuns(e2eOwner, e2eRepo)
 		if len(crs) != 1 || crs[0].Name != "infra-agent/fix" || crs[0].Status != "queued" || crs[0].ExternalID != ds[0].Inputs[wire.WorkflowInput] {
@@ -266,15 +266,20 @@ func TestServeEndToEnd(t *testing.T) {
 		ds := fake.Dispatches(e2eOwner, e2eRepo)
 		jobID := fmt.Sprint(ds[0].Inputs[wire.WorkflowInput])
 		body := payload(t, "octokit__workflow_run__02-completed.json", map[string]any{
-			"installation.id":            1,
-			"repository.name":            e2eRepo,
-			"repository.full_name":       e2eOwner + "/" + e2eRepo,
-			"repository.owner.login":     e2eOwner,
-			"workflow_run.id":            ds[0].RunID,
-			"workflow_run.path":          ".github/workflows/infra-agent.yml",
-			"workflow_run.display_title": "infra-agent job " + jobID,
-			"workflow_run.event":         "workflow_dispatch",
-			"workflow_run.conclusion":    "failure",
+			"installation.id":                 1,
+			"repository.name":                 e2eRepo,
+			"repository.full_name":            e2eOwner + "/" + e2eRepo,
+			"repository.owner.login":          e2eOwner,
+			"repository.id":                   e2eRepoID,
+			"workflow_run.repository.id":      e2eRepoID,
+			"workflow_run.head_repository.id": e2eRepoID,
+			"workflow_run.head_branch":        "main",
+			"workflow_run.id":                 ds[0].RunID,
+			"workflow.path":                   ".github/workflows/infra-agent.yml",
+			"workflow_run.path":               ".github/workflows/infra-agent.yml",
+			"workflow_run.display_title":      "infra-agent job " + jobID,
+			"workflow_run.event":              "workflow_dispatch",
+			"workflow_run.conclusion":         "failure",
 		})
 		if got := deliver(t, srv.url, "workflow_run", "delivery-run-1", body, e2eSecret); got != 200 {
 			t.Fatalf("status %d", got)
