@@ -73,7 +73,7 @@ type Server struct {
 	MaxUnverifiedBytes int64 `yaml:"max_unverified_bytes"`
 
 	// DeliveryRetryBackoff is the wait before a failed delivery's first retry
-	// (doubled up to 10 minutes); DeliveryRetryWindow is how long after its
+	// (doubled up to ten times itself); DeliveryRetryWindow is how long after its
 	// arrival it is retried.
 	DeliveryRetryBackoff time.Duration `yaml:"delivery_retry_backoff"`
 	DeliveryRetryWindow  time.Duration `yaml:"delivery_retry_window"`

@@ -21,12 +21,16 @@ type RetryPolicy struct {
 	Window              time.Duration
 }
 
+// MaxBackoffFactor is how far the wait between retries grows: up to this
+// many times the first.
+const MaxBackoffFactor = 10
+
 // DefaultRetryPolicy retries after 1, 2, 4 and 8 minutes, then every 10
 // minutes, for 2 hours: an hour-long GitHub outage that starts when a
 // delivery arrives still ends before its retries do (see
 // TestDefaultRetriesOutlastAnHourLongOutage).
 func DefaultRetryPolicy() RetryPolicy {
-	return RetryPolicy{Backoff: time.Minute, MaxBackoff: 10 * time.Minute, Window: 2 * time.Hour}
+	return RetryPolicy{Backoff: time.Minute, MaxBackoff: MaxBackoffFactor * time.Minute, Window: 2 * time.Hour}
 }
 
 func (p RetryPolicy) validate() error {

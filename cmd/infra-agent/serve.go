@@ -165,7 +165,8 @@ func (s *daemon) wire(ctx context.Context, clients githubapp.ClientCreator) erro
 		intake.WithWorkers(s.cfg.Workers), intake.WithQueueSize(s.cfg.QueueSize), intake.WithRegisterer(s.reg),
 		intake.WithLease(s.cfg.Lease),
 		intake.WithRetries(intake.RetryPolicy{
-			Backoff: s.cfg.DeliveryRetryBackoff, MaxBackoff: 10 * time.Minute, Window: s.cfg.DeliveryRetryWindow,
+			Backoff: s.cfg.DeliveryRetryBackoff, MaxBackoff: intake.MaxBackoffFactor * s.cfg.DeliveryRetryBackoff,
+			Window: s.cfg.DeliveryRetryWindow,
 		}))
 	if err != nil {
 		return err
