@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"os/exec"
 	"path/filepath"
@@ -56,18 +57,12 @@ func runFaults(t *testing.T, bin, db string, replicas int) {
 	fake.SetWorkflowRunName(e2eOwner, e2eRepo, "infra-agent.yml", "infra-agent job ${{ inputs.job_id }}")
 	fake.InjectFaults(fakegithub.Faults{Rate: 0.2, Seed: 20, RetryAfter: time.Second})
 	gh := &gitHub{t: t, fake: fake, payloads: map[string][]byte{}, sent: map[int64]bool{}}
-	env := map[string]string{
-		"GITHUB_V3_API_URL":                  fake.URL,
-		"GITHUB_V4_API_URL":                  fake.URL + "graphql",
-		"GITHUB_APP_INTEGRATION_ID":          fmt.Sprint(fake.AppID()),
-		"GITHUB_APP_WEBHOOK_SECRET":          e2eSecret,
-		"GITHUB_APP_PRIVATE_KEY":             string(fake.PrivateKeyPEM()),
-		"INFRA_AGENT_ADDR":                   "127.0.0.1:0",
-		"INFRA_AGENT_DATABASE":               db,
+	env := serverEnv(fake, db)
+	maps.Copy(env, map[string]string{
 		"INFRA_AGENT_LEASE":                  "2s",
 		"INFRA_AGENT_DELIVERY_RETRY_BACKOFF": "1s",
 		"INFRA_AGENT_WORKERS":                "4",
-	}
+	})
 	servers := make([]*process, replicas)
 	for i := range servers {
 		servers[i] = startProcess(t, bin, env)

@@ -64,11 +64,9 @@ func startServer(t testing.TB, fake *fakegithub.Server, db string) *server {
 	return startServerWith(t, fake, db, nil)
 }
 
-// startServerWith is startServer with more settings; a "INFRA_AGENT_ADDR"
-// among them replaces the default.
-func startServerWith(t testing.TB, fake *fakegithub.Server, db string, extra map[string]string) *server {
-	t.Helper()
-	env := map[string]string{
+// serverEnv is the environment of a server for fake on database db.
+func serverEnv(fake *fakegithub.Server, db string) map[string]string {
+	return map[string]string{
 		"GITHUB_V3_API_URL":         fake.URL,
 		"GITHUB_V4_API_URL":         fake.URL + "graphql",
 		"GITHUB_APP_INTEGRATION_ID": fmt.Sprint(fake.AppID()),
@@ -76,8 +74,15 @@ func startServerWith(t testing.TB, fake *fakegithub.Server, db string, extra map
 		"GITHUB_APP_PRIVATE_KEY":    string(fake.PrivateKeyPEM()),
 		"INFRA_AGENT_ADDR":          "127.0.0.1:0",
 		"INFRA_AGENT_DATABASE":      db,
-		"INFRA_AGENT_PUBLIC_URL":    "https://agent.example.com",
 	}
+}
+
+// startServerWith is startServer with more settings; a "INFRA_AGENT_ADDR"
+// among them replaces the default.
+func startServerWith(t testing.TB, fake *fakegithub.Server, db string, extra map[string]string) *server {
+	t.Helper()
+	env := serverEnv(fake, db)
+	env["INFRA_AGENT_PUBLIC_URL"] = "https://agent.example.com"
 	maps.Copy(env, extra)
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()

@@ -133,11 +133,7 @@ func (s *Server) listWorkflowRuns(c *call) reply {
 	sort.Slice(runs, func(i, j int) bool { return runs[i].id > runs[j].id })
 	runs = runs[:min(len(runs), maxRunResults)]
 	out := reply{status: http.StatusOK}
-	start, end := s.paginate(c, len(runs), &out)
-	items := make([]any, 0, end-start)
-	for _, run := range runs[start:end] {
-		items = append(items, s.runJSON(rs, run))
-	}
+	items := page(s, c, runs, &out, func(run *workflowRun) any { return s.runJSON(rs, run) })
 	out.body = object{"total_count": len(runs), "workflow_runs": items}
 	return out
 }

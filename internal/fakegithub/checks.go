@@ -153,11 +153,7 @@ func (s *Server) listCheckRunsForRef(c *call) reply {
 		runs = append(runs, cr)
 	}
 	rep := reply{status: http.StatusOK}
-	start, end := s.paginate(c, len(runs), &rep)
-	items := make([]any, 0, end-start)
-	for _, cr := range runs[start:end] {
-		items = append(items, s.checkRunJSON(rs, cr))
-	}
+	items := page(s, c, runs, &rep, func(cr *CheckRun) any { return s.checkRunJSON(rs, cr) })
 	rep.body = object{"total_count": len(runs), "check_runs": items}
 	return rep
 }

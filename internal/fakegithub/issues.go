@@ -168,11 +168,6 @@ func (s *Server) listComments(c *call) reply {
 		}
 	}
 	rep := reply{status: http.StatusOK}
-	start, end := s.paginate(c, len(matched), &rep)
-	items := make([]any, 0, end-start)
-	for _, ic := range matched[start:end] {
-		items = append(items, s.commentJSON(rs, ic))
-	}
-	rep.body = items
+	rep.body = page(s, c, matched, &rep, func(ic *issueComment) any { return s.commentJSON(rs, ic) })
 	return rep
 }

@@ -91,6 +91,16 @@ func intParam(c *call, name string) int64 {
 // maxPerPage is GitHub's page size limit; larger values are silently capped by GitHub.
 const maxPerPage = 100
 
+// page renders the page of all the request asks for (see paginate).
+func page[T any](s *Server, c *call, all []T, rep *reply, render func(T) any) []any {
+	start, end := s.paginate(c, len(all), rep)
+	items := make([]any, 0, end-start)
+	for _, v := range all[start:end] {
+		items = append(items, render(v))
+	}
+	return items
+}
+
 // paginate slices n items by the request's page and per_page (GitHub's defaults: 1 and 30), sets the Link header
 // on rep the way GitHub does, and records a violation when per_page exceeds 100 (GitHub silently returns 100, so
 // a client asking for more would miss items it thinks it asked for).
