@@ -34,16 +34,18 @@ type codeloadLink struct {
 	expires time.Time
 }
 
-// files returns every file of a repository at ref: a branch, or a commit SHA (a branch head, a pull request head, or
-// a ref files were seeded at). ok is false when the fake does not know ref.
+// files returns every file of a repository at ref: a branch, a tag (a bare name is a tag before a branch, see
+// resolve), or a commit SHA (a branch head, a pull request head, or a ref files were seeded at). ok is false when the
+// fake does not know ref.
 func (rs *repoState) filesAt(ref string) (map[string][]byte, string, bool) {
-	ref = strings.TrimPrefix(ref, "refs/heads/")
-	sha, isBranch := rs.branches[ref]
-	if !isBranch {
-		if !isSHA(ref) || !rs.knowsCommit(ref) {
+	sha, branch := rs.resolve(ref)
+	switch {
+	case branch != "":
+		if _, ok := rs.branches[branch]; !ok {
 			return nil, "", false
 		}
-		sha = ref
+	case !isSHA(sha) || !rs.knowsCommit(sha):
+		return nil, "", false
 	}
 	out := map[string][]byte{}
 	for _, k := range rs.refKeys(ref) {

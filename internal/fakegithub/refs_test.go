@@ -1,6 +1,8 @@
 package fakegithub_test
 
 import (
+	"archive/tar"
+	"compress/gzip"
 	"context"
 	"net/http"
 	"testing"
@@ -32,6 +34,13 @@ func TestTagBeforeBranch(t *testing.T) {
 		}
 	}
 	for ref, wantTag := range map[string]bool{"main": true, "refs/heads/main": false} {
+		link, _, err := gh.Repositories.GetArchiveLink(ctx, owner, repoName, github.Tarball, &github.RepositoryContentGetOptions{Ref: ref}, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if onTag := archiveCommit(t, link.String()) == tagSHA; onTag != wantTag {
+			t.Errorf("the archive of %q is of the tag: %v, want %v", ref, onTag, wantTag)
+		}
 		if _, err := gh.Actions.CreateWorkflowDispatchEventByFileName(ctx, owner, repoName, "infra-agent.yml",
 			github.CreateWorkflowDispatchEventRequest{Ref: ref}); err != nil {
 			t.Fatal(err)
@@ -45,6 +54,25 @@ func TestTagBeforeBranch(t *testing.T) {
 			t.Errorf("dispatch on %q ran on %s; on the tag: %v, want %v", ref, run.GetHeadSHA(), onTag, wantTag)
 		}
 	}
+}
+
+// archiveCommit downloads a tarball and returns the commit its header names.
+func archiveCommit(t *testing.T, link string) string {
+	t.Helper()
+	resp, err := http.Get(link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	gz, err := gzip.NewReader(resp.Body)
+	if err != nil {
+		t.Fatalf("the archive is not gzip: %v", err)
+	}
+	h, err := tar.NewReader(gz).Next()
+	if err != nil || h.Typeflag != tar.TypeXGlobalHeader {
+		t.Fatalf("the archive does not start with its commit: %v", err)
+	}
+	return h.PAXRecords["comment"]
 }
 
 func TestWorkflowRunsByTitle(t *testing.T) {
