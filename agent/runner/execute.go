@@ -143,7 +143,8 @@ func (j *job) validate(ctx context.Context) (outcome, error) {
 }
 
 // policies fetches the Rego policies from the default branch, never from the
-// pull request's head, and compiles them; nil when there are none.
+// pull request's head, and compiles them; nil when there are none. The branch
+// is named in full: a tag named like it would win a bare name.
 func (j *job) policies(ctx context.Context, plain *http.Client, dir string) (*policy.Engine, error) {
 	paths := j.cfg.Policy.Paths
 	if len(paths) == 0 {
@@ -151,7 +152,7 @@ func (j *job) policies(ctx context.Context, plain *http.Client, dir string) (*po
 	}
 	s := j.spec
 	j.setProgress("downloading the policies from " + s.Repository.DefaultBranch)
-	n, err := download(ctx, j.gh, plain, s.Repository.Owner, s.Repository.Name, s.Repository.DefaultBranch, dir, under(paths))
+	n, err := download(ctx, j.gh, plain, s.Repository.Owner, s.Repository.Name, "refs/heads/"+s.Repository.DefaultBranch, dir, under(paths))
 	if err != nil {
 		return nil, fmt.Errorf("fetching the policies from the default branch: %w", err)
 	}

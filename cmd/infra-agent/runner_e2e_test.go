@@ -25,7 +25,9 @@ import (
 
 // runnerWorld is the server, a fake GitHub whose pull request head holds a
 // terraform_data root and a policy that passes everything, whose default
-// branch holds the real policy, and a fake Actions OIDC issuer.
+// branch holds the real policy (and a tag named like it, which a bare ref
+// would resolve to first, the permissive one), and a fake Actions OIDC
+// issuer.
 type runnerWorld struct {
 	fake *fakegithub.Server
 	oidc *fakeoidc.Issuer
@@ -40,6 +42,9 @@ func newRunnerWorld(t *testing.T) *runnerWorld {
 	head := readTree(t, filepath.Join("testdata", "runner", "head"))
 	w.fake.SetFiles(e2eOwner, e2eRepo, "topic", head)
 	w.fake.SetFiles(e2eOwner, e2eRepo, "main", readTree(t, filepath.Join("testdata", "runner", "main")))
+	const tagged = "7777777777777777777777777777777777777777"
+	w.fake.SetFiles(e2eOwner, e2eRepo, tagged, head)
+	w.fake.AddTag(e2eOwner, e2eRepo, "main", tagged)
 	// A free port, so the public URL (the OIDC audience) is known before the
 	// server starts.
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -227,7 +232,7 @@ func TestRunnerEndToEnd(t *testing.T) {
 		// server, the claim: repository ids, configuration
 		"GET " + repoPath, "GET " + repoPath + "/contents/.github/infra-agent.yml", "GET /repos/" + e2eOwner + "/.github",
 		// runner: source, policies, check runs
-		"GET " + repoPath + "/tarball/" + plans[0].HeadSHA, "GET " + repoPath + "/tarball/main",
+		"GET " + repoPath + "/tarball/" + plans[0].HeadSHA, "GET " + repoPath + "/tarball/refs/heads/main",
 		"PATCH " + repoPath + "/check-runs/" + fmt.Sprint(plans[0].ID), "POST " + repoPath + "/check-runs",
 		"PATCH " + repoPath + "/check-runs/" + fmt.Sprint(plans[0].ID), "PATCH " + repoPath + "/check-runs/" + fmt.Sprint(policies[0].ID),
 		// server, the complete: revocation
