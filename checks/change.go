@@ -26,8 +26,12 @@ func symbol(c ResourceChange) string {
 		return "<="
 	case ActionForget:
 		return "."
+	case ActionCreateForget:
+		return "+/."
+	case ActionNoOp:
+		return " "
 	}
-	return " "
+	return "?"
 }
 
 // verb says what happens to the resource, after "will be".
@@ -48,14 +52,18 @@ func verb(c ResourceChange) string {
 		return "read during apply"
 	case ActionForget:
 		return "removed from state without being destroyed"
+	case ActionCreateForget:
+		return "replaced; the old object is removed from state, not destroyed"
+	case ActionNoOp:
+		switch {
+		case c.Importing:
+			return "imported"
+		case c.Moved():
+			return "moved"
+		}
+		return "left unchanged"
 	}
-	switch {
-	case c.Importing:
-		return "imported"
-	case c.Moved():
-		return "moved"
-	}
-	return "left unchanged"
+	return "changed (terraform actions " + strings.ReplaceAll(string(c.Action), "+", ", ") + ")"
 }
 
 // reasonText explains terraform's action_reason keywords; unknown ones are
@@ -92,6 +100,25 @@ func reasonText(reason string) string {
 	return reason
 }
 
+// deferredText explains terraform's reasons for deferring a change.
+func deferredText(reason string) string {
+	switch reason {
+	case "instance_count_unknown":
+		return "the number of instances is not known yet"
+	case "resource_config_unknown":
+		return "its configuration is not known yet"
+	case "provider_config_unknown":
+		return "its provider's configuration is not known yet"
+	case "deferred_prereq":
+		return "something it depends on is deferred"
+	case "absent_prereq":
+		return "something it depends on does not exist yet"
+	case "unknown", "":
+		return "terraform gives no reason"
+	}
+	return reason
+}
+
 // headline is the one-line description of a change, without its symbol:
 // `aws_instance.web will be replaced (tainted; moved from aws_instance.old) ⚠`.
 func headline(c ResourceChange) string {
@@ -123,7 +150,11 @@ func describe(c ResourceChange) (subject, predicate string) {
 		notes = append(notes, "deposed object "+c.Deposed)
 	}
 	subject, predicate = c.Address, "will be "+verb(c)
-	if c.Action == ActionNoOp && c.Moved() {
+	switch {
+	case c.Deferred != "":
+		predicate = "is deferred to a later plan, where it would be " + verb(c)
+		notes = append([]string{deferredText(c.Deferred)}, notes...)
+	case c.Action == ActionNoOp && c.Moved():
 		subject, predicate = c.PreviousAddress, "has moved to "+c.Address
 	}
 	if len(notes) > 0 {
@@ -132,75 +163,18 @@ func describe(c ResourceChange) (subject, predicate string) {
 	return subject, predicate
 }
 
-// line is one line of a rendered change: a diff symbol and the text.
-type line struct {
-	sym  string
-	text string
-}
-
-// changeLines renders a change as terraform-like lines: the headline, then
-// one line per attribute.
-func changeLines(c ResourceChange) []line {
-	attrs, omitted := c.Attributes()
-	lines := make([]line, 0, 1+len(attrs))
-	lines = append(lines, line{symbol(c), headline(c)})
-	return appendAttributeLines(lines, attrs, omitted)
-}
-
-func outputLines(o OutputChange) []line {
-	sym := symbol(ResourceChange{Action: o.Action})
-	lines := []line{{sym, "output " + o.Name + " will be " + verb(ResourceChange{Action: o.Action})}}
-	return appendAttributeLines(lines, o.Attributes(), 0)
-}
-
-func appendAttributeLines(lines []line, attrs []AttributeChange, omitted int) []line {
-	for _, a := range attrs {
-		path := a.Path
-		if path == "" {
-			path = "value"
-		}
-		var l line
-		switch {
-		case a.Before != "" && a.After != "":
-			l = line{"~", path + " = " + a.Before + " -> " + a.After}
-		case a.After != "":
-			l = line{"+", path + " = " + a.After}
-		default:
-			l = line{"-", path + " = " + a.Before}
-		}
-		if a.ForcesReplacement {
-			l.text += " # forces replacement"
-		}
-		lines = append(lines, l)
+// actionHeadline describes an action invocation:
+// "action.notify.slack will be invoked (after_create of aws_instance.web)".
+func actionHeadline(a ActionInvocation) string {
+	if a.Deferred != "" {
+		return a.Address + " is deferred to a later plan, where it would be invoked (" + deferredText(a.Deferred) + "; " + a.Trigger + ")"
 	}
-	if omitted > 0 {
-		lines = append(lines, line{" ", fmt.Sprintf("# (%d more attributes not shown)", omitted)})
-	}
-	return lines
-}
-
-// diffText renders lines for a ```diff block: the symbol in the first column
-// (so GitHub colours deletions and additions), attributes indented under
-// their change.
-func diffText(lines []line) string {
-	var b strings.Builder
-	for i, l := range lines {
-		b.WriteString(l.sym)
-		if i == 0 {
-			b.WriteString(strings.Repeat(" ", max(1, 4-len(l.sym))))
-		} else {
-			b.WriteString(strings.Repeat(" ", max(1, 8-len(l.sym))))
-		}
-		// A line break inside a line (an import id, a map key) could end the
-		// code block the lines are shown in.
-		b.WriteString(strings.NewReplacer("\n", " ", "\r", " ").Replace(l.text))
-		b.WriteByte('\n')
-	}
-	return b.String()
+	return a.Address + " will be invoked (" + a.Trigger + ")"
 }
 
 // countsPhrase describes plan counts the way a reviewer reads them:
-// "3 to create, 1 to update, 1 to delete, 1 to replace, 2 moved".
+// "3 to create, 1 to update, 1 to delete, 1 to replace, 1 to forget, 2 moved".
+// The four contract counts are always there; the others when not zero.
 func countsPhrase(c PlanCounts) string {
 	parts := []string{
 		fmt.Sprintf("%d to create", c.Create),
@@ -208,21 +182,54 @@ func countsPhrase(c PlanCounts) string {
 		fmt.Sprintf("%d to delete", c.Delete),
 		fmt.Sprintf("%d to replace", c.Replace),
 	}
-	for _, extra := range []struct {
-		n    int
-		what string
-	}{{c.Read, "to read"}, {c.Moved, "moved"}, {c.Import, "to import"}} {
-		if extra.n > 0 {
-			parts = append(parts, fmt.Sprintf("%d %s", extra.n, extra.what))
+	return strings.Join(append(parts, extraCounts(c)...), ", ")
+}
+
+// extraCounts lists the counts beyond the four of the contract, when not
+// zero: "2 to read", "1 to forget", "1 moved", "1 to import",
+// "1 action to invoke", "2 outputs to change", "3 deferred".
+func extraCounts(c PlanCounts) []string {
+	var parts []string
+	for _, x := range []struct {
+		n         int
+		one, many string
+	}{
+		{c.Read, "to read", "to read"}, {c.Forget, "to forget", "to forget"},
+		{c.Moved, "moved", "moved"}, {c.Import, "to import", "to import"},
+		{c.Actions, "action to invoke", "actions to invoke"},
+		{c.Outputs, "output to change", "outputs to change"},
+		{c.Other, "other change", "other changes"},
+		{c.Deferred, "deferred", "deferred"},
+	} {
+		switch {
+		case x.n == 1:
+			parts = append(parts, "1 "+x.one)
+		case x.n > 1:
+			parts = append(parts, fmt.Sprintf("%d %s", x.n, x.many))
 		}
 	}
-	return strings.Join(parts, ", ")
+	return parts
+}
+
+// planPhrase is what a plan does in a few words: its counts, or terraform's
+// "no changes" (with what was deferred), never "no changes" for a plan that
+// changes anything.
+func planPhrase(c PlanCounts) string {
+	switch {
+	case c.Changes():
+		return countsPhrase(c)
+	case c.Deferred > 0:
+		return "no current changes; " + plural(c.Deferred, "change") + " deferred to a later plan"
+	}
+	return "no changes"
 }
 
 func addCounts(a, b PlanCounts) PlanCounts {
 	return PlanCounts{
 		Create: a.Create + b.Create, Update: a.Update + b.Update, Delete: a.Delete + b.Delete,
 		Replace: a.Replace + b.Replace, Read: a.Read + b.Read, NoOp: a.NoOp + b.NoOp,
-		Moved: a.Moved + b.Moved, Import: a.Import + b.Import,
+		Moved: a.Moved + b.Moved, Import: a.Import + b.Import, Forget: a.Forget + b.Forget,
+		Deferred: a.Deferred + b.Deferred, Actions: a.Actions + b.Actions, Outputs: a.Outputs + b.Outputs,
+		Other: a.Other + b.Other,
 	}
 }

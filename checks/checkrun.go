@@ -83,10 +83,8 @@ func PlanCheck(r Report) CheckOutput {
 		if len(r.Roots) > 0 {
 			out.Title = "Not planned (static checks only)"
 		}
-	case !total.Changes():
-		out.Title = "No changes"
 	default:
-		out.Title = countsPhrase(total)
+		out.Title = capitalize(planPhrase(total))
 	}
 	out.Summary = planSummary(r, total, MaxOutputChars)
 	keep := func(f Finding) bool { return !policyFinding(f) }

@@ -46,8 +46,11 @@ func (s side) child(key string) side {
 	return c
 }
 
-// index returns the side of list element i.
+// index returns the side of list element i (none for i < 0).
 func (s side) index(i int) side {
+	if i < 0 {
+		return side{}
+	}
 	c := side{sensitive: markerIndex(s.sensitive, i), unknown: markerIndex(s.unknown, i)}
 	if l, ok := s.v.([]any); ok && i < len(l) {
 		c.v, c.present = l[i], l[i] != nil
@@ -95,40 +98,132 @@ func markerAny(m any) bool {
 	return false
 }
 
+// diffMode says which sides of a change are shown.
+type diffMode int
+
+const (
+	modeNone   diffMode = iota // nothing (forgets, moves, no-ops)
+	modeCreate                 // the after side: creates, reads, action configs
+	modeDelete                 // the before side
+	modeUpdate                 // what changes between the two
+)
+
 // changeValues are the raw sides of a change, kept for rendering its
 // attributes on demand.
 type changeValues struct {
 	name          string // the output name, for outputs
 	before, after side
-	changedOnly   bool
+	mode          diffMode
 	replacePaths  []any
 }
 
+// tree diffs the sides into a tree of what changed; nil when nothing shows.
+func (v changeValues) tree() *node {
+	if v.mode == modeNone {
+		return nil
+	}
+	d := differ{replace: replacePaths(v.replacePaths)}
+	n := d.diff("", "", redact.Name(v.name), v.before, v.after)
+	if n != nil && n.kind == objectNode && v.mode == modeUpdate {
+		n.keepContext()
+	}
+	return n
+}
+
 func (v changeValues) attributes() ([]AttributeChange, int) {
-	return diffValues(v.name, v.before, v.after, v.changedOnly, replacePaths(v.replacePaths))
+	var out []AttributeChange
+	omitted := 0
+	v.tree().walkLeaves(func(n *node) {
+		if len(out) >= maxAttributesPerChange {
+			omitted++
+			return
+		}
+		out = append(out, AttributeChange{Path: n.path, Before: n.before, After: n.after, ForcesReplacement: n.forces, Note: n.note})
+	})
+	return out, omitted
 }
 
-// differ walks the before and after values of one change and collects its
-// leaf attribute changes.
-type differ struct {
-	changedOnly bool
-	replace     []string // attribute paths that force replacement
-	out         []AttributeChange
-	omitted     int
+// Ops of a node: what happens to the value.
+const (
+	opSame   = ' '
+	opCreate = '+'
+	opDelete = '-'
+	opUpdate = '~'
+)
+
+// nodeKind says how a node is shown.
+type nodeKind int
+
+const (
+	leafNode   nodeKind = iota // one value on one line
+	objectNode                 // { attributes }
+	listNode                   // [ elements ]
+)
+
+// node is one value of a change: an attribute, a map entry or a list element.
+type node struct {
+	key  string // as shown: an identifier, a quoted map key, "" for list elements
+	path string // as in AttributeChange.Path
+	op   byte
+	kind nodeKind
+	// before and after are the rendered values of a leaf.
+	before, after string
+	forces        bool
+	note          string
+	children      []*node
+	// hidden counts unchanged children left out.
+	hidden int
+	// context marks an unchanged child shown to identify the object (id, name).
+	context bool
 }
 
-// diffValues returns the leaf changes between before and after. With
-// changedOnly, unchanged leaves are left out (updates and replaces).
-func diffValues(name string, before, after side, changedOnly bool, replacePaths []string) ([]AttributeChange, int) {
-	d := differ{changedOnly: changedOnly, replace: replacePaths}
-	d.walk("", secretName(name), before, after)
-	return d.out, d.omitted
-}
-
-func (d *differ) walk(path string, secret bool, b, a side) {
-	if !b.present && !a.present && !a.isUnknown() {
+// walkLeaves calls f on every changed leaf, in order.
+func (n *node) walkLeaves(f func(*node)) {
+	if n == nil {
 		return
 	}
+	if n.kind == leafNode {
+		if n.op != opSame {
+			f(n)
+		}
+		return
+	}
+	for _, c := range n.children {
+		c.walkLeaves(f)
+	}
+}
+
+// changed reports whether any leaf of the tree changed.
+func (n *node) changed() bool {
+	found := false
+	n.walkLeaves(func(*node) { found = true })
+	return found
+}
+
+// keepContext keeps, of an updated object's unchanged attributes, those that
+// identify it (as terraform shows them): its id and name.
+func (n *node) keepContext() {
+	for _, c := range n.children {
+		if c.op == opSame && c.kind == leafNode && (c.key == "id" || c.key == "name") && c.after != "" {
+			c.context = true
+			n.hidden--
+		}
+	}
+}
+
+// differ walks the before and after values of one change.
+type differ struct {
+	replace []string // attribute paths that force replacement
+}
+
+// diff returns the node of one value: unchanged (opSame) or changed, or nil
+// when there is nothing on either side (null, absent, or an empty object or
+// list next to nothing, which terraform does not show either).
+func (d *differ) diff(key, path string, secret bool, b, a side) *node {
+	if !b.present && !a.present && !a.isUnknown() {
+		return nil
+	}
+	n := &node{key: key, path: path}
 	bm, bIsMap := b.v.(map[string]any)
 	am, aIsMap := a.v.(map[string]any)
 	bl, bIsList := b.v.([]any)
@@ -139,33 +234,99 @@ func (d *differ) walk(path string, secret bool, b, a side) {
 	switch {
 	case leaf:
 	case (bIsMap || !b.present) && (aIsMap || !a.present) && len(bm)+len(am)+len(au) > 0:
+		n.kind = objectNode
 		for _, k := range unionKeys(bm, am, au) {
-			d.walk(childPath(path, k), secret || secretName(k), b.child(k), a.child(k))
+			d.add(n, d.diff(displayKey(k), childPath(path, k), secret || redact.Name(k), b.child(k), a.child(k)))
 		}
-		return
+		return n.settle(b, a)
 	case (bIsList || !b.present) && (aIsList || !a.present) && len(bl)+len(al)+len(ul) > 0:
-		for i := range max(len(bl), len(al), len(ul)) {
-			d.walk(path+"["+strconv.Itoa(i)+"]", secret, b.index(i), a.index(i))
+		n.kind = listNode
+		m := max(len(al), len(ul))
+		eq := func(i, j int) bool { return sameElement(b.index(i), a.index(j)) }
+		isObject := func(before bool, k int) bool {
+			if before {
+				_, ok := b.index(k).v.(map[string]any)
+				return ok
+			}
+			_, ok := a.index(k).v.(map[string]any)
+			return ok
 		}
-		return
+		for _, p := range matchElements(len(bl), m, eq, isObject) {
+			idx := p[1]
+			if idx < 0 {
+				idx = p[0]
+			}
+			d.add(n, d.diff("", path+"["+strconv.Itoa(idx)+"]", secret, b.index(p[0]), a.index(p[1])))
+		}
+		return n.settle(b, a)
 	case len(bm)+len(am)+len(bl)+len(al) == 0 && (bIsMap || bIsList || !b.present) && (aIsMap || aIsList || !a.present):
-		// Empty objects and lists next to nothing are noise, as in
-		// terraform's own plan output.
-		return
+		return nil
 	}
-	if d.changedOnly && sameLeaf(b, a) {
-		return
+	n.before, n.after = renderSide(b, secret), renderSide(a, secret)
+	n.forces = d.forcesReplacement(path)
+	switch {
+	case a.isUnknown():
+		n.op = opUpdate
+	case !b.present:
+		n.op = opCreate
+	case !a.present:
+		n.op = opDelete
+	case reflect.DeepEqual(b.v, a.v) && b.isSensitive() == a.isSensitive():
+		n.op = opSame
+	case reflect.DeepEqual(b.v, a.v):
+		// Only the sensitivity changed: say so, without the value.
+		n.op, n.before, n.after = opUpdate, sensitiveValue, sensitiveValue
+		n.note = "now marked sensitive; the value is unchanged"
+		if b.isSensitive() {
+			n.note = "no longer marked sensitive; the value is unchanged"
+		}
+	default:
+		n.op = opUpdate
 	}
-	if len(d.out) >= maxAttributesPerChange {
-		d.omitted++
-		return
+	if n.op == opUpdate && !b.present {
+		n.op = opCreate
 	}
-	d.out = append(d.out, AttributeChange{
-		Path:              path,
-		Before:            renderSide(b, secret),
-		After:             renderSide(a, secret),
-		ForcesReplacement: d.forcesReplacement(path),
-	})
+	return n
+}
+
+// add adds a child, counting it as hidden when it did not change.
+func (d *differ) add(parent, child *node) {
+	switch {
+	case child == nil:
+	case child.op == opSame:
+		parent.children = append(parent.children, child)
+		parent.hidden++
+	default:
+		parent.children = append(parent.children, child)
+	}
+}
+
+// settle sets a container's op from its sides and children.
+func (n *node) settle(b, a side) *node {
+	switch {
+	case !b.present:
+		n.op = opCreate
+	case !a.present && !a.isUnknown():
+		n.op = opDelete
+	default:
+		n.op = opSame
+		for _, c := range n.children {
+			if c.op != opSame {
+				n.op = opUpdate
+				break
+			}
+		}
+	}
+	return n
+}
+
+// sameElement reports whether two list elements are equal, unknown parts
+// and sensitivity included: terraform's renderer matches list elements so.
+func sameElement(b, a side) bool {
+	if markerAny(a.unknown) || markerAny(b.sensitive) != markerAny(a.sensitive) {
+		return false
+	}
+	return b.present == a.present && reflect.DeepEqual(b.v, a.v)
 }
 
 func (d *differ) forcesReplacement(path string) bool {
@@ -175,13 +336,6 @@ func (d *differ) forcesReplacement(path string) bool {
 		}
 	}
 	return false
-}
-
-func sameLeaf(b, a side) bool {
-	if a.isUnknown() || b.present != a.present {
-		return false
-	}
-	return reflect.DeepEqual(b.v, a.v)
 }
 
 func unionKeys(maps ...map[string]any) []string {
@@ -211,6 +365,15 @@ func childPath(path, key string) string {
 	return path + "[" + strconv.Quote(key) + "]"
 }
 
+// displayKey is a map key as a diff line shows it: quoted unless it reads as
+// an identifier, as in terraform's own output.
+func displayKey(key string) string {
+	if isIdentifier(key) {
+		return key
+	}
+	return strconv.Quote(key)
+}
+
 func isIdentifier(s string) bool {
 	if s == "" {
 		return false
@@ -222,6 +385,31 @@ func isIdentifier(s string) bool {
 		}
 	}
 	return true
+}
+
+// replacePaths renders terraform's replace_paths ([["ingress", 0, "cidr"]])
+// in the attribute path notation of AttributeChange.
+func replacePaths(raw []any) []string {
+	var out []string
+	for _, p := range raw {
+		steps, ok := p.([]any)
+		if !ok {
+			continue
+		}
+		path := ""
+		for _, s := range steps {
+			switch v := s.(type) {
+			case string:
+				path = childPath(path, v)
+			case json.Number:
+				path += "[" + v.String() + "]"
+			case float64:
+				path += "[" + strconv.FormatFloat(v, 'f', -1, 64) + "]"
+			}
+		}
+		out = append(out, path)
+	}
+	return out
 }
 
 // renderSide renders one leaf value. secret says the attribute (or one of its

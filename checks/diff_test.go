@@ -152,7 +152,7 @@ func TestAttributesBounded(t *testing.T) {
 	if len(got) != maxAttributesPerChange || omitted != 25 {
 		t.Errorf("%d attributes and %d omitted, want %d and 25", len(got), omitted, maxAttributesPerChange)
 	}
-	if lines := changeLines(p.Changes[0]); !strings.Contains(lines[len(lines)-1].text, "25 more attributes not shown") {
+	if lines := changeLines(p.Changes[0]); !strings.Contains(lines[len(lines)-1].text, "25 more lines not shown") {
 		t.Errorf("last line %q does not say attributes were left out", lines[len(lines)-1].text)
 	}
 	v, _ := p.Changes[1].Attributes()

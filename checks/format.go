@@ -24,28 +24,37 @@ func escapeMarkdown(s string) string {
 }
 
 // rootStatus summarises a root's pipeline run in a few words: the first of
-// the steps selected that errored or failed, else whether it planned.
+// the steps selected that could not complete (what blocked the root), else
+// the first that failed, else what its plan does.
 func rootStatus(r RootResult, steps func(StepName) bool) (ok bool, text string) {
-	for _, s := range r.Steps {
-		if !steps(s.Name) {
-			continue
-		}
-		switch s.Status {
-		case StepError:
-			return false, string(s.Name) + " error"
-		case StepFailed:
-			return false, string(s.Name) + " failed"
+	for _, want := range []StepStatus{StepError, StepFailed} {
+		for _, s := range r.Steps {
+			if steps(s.Name) && s.Status == want {
+				return false, string(s.Name) + " " + string(want)
+			}
 		}
 	}
 	switch {
+	case r.Plan != nil && r.Plan.Errored && steps(StepPlan):
+		return false, "plan errored"
 	case r.Plan != nil && r.Plan.Counts.Changes():
 		return true, "planned"
+	case r.Plan != nil && r.Plan.Counts.Deferred > 0:
+		return true, "no current changes"
 	case r.Plan != nil:
 		return true, "no changes"
 	case len(r.Steps) == 0:
 		return true, "not run"
 	}
 	return true, "not planned"
+}
+
+// capitalize upper-cases the first letter of an ASCII phrase.
+func capitalize(s string) string {
+	if s == "" || s[0] < 'a' || s[0] > 'z' {
+		return s
+	}
+	return string(s[0]-'a'+'A') + s[1:]
 }
 
 // stepIcon is the markdown marker of a step status.

@@ -75,8 +75,12 @@ type Step struct {
 	Detail string `json:"detail,omitempty"`
 }
 
-// PlanCounts counts resource changes by action. Replace counts once, not as a
-// delete plus a create.
+// PlanCounts counts what a plan does, by kind. A resource change counts once,
+// in its action (a replace is not a delete plus a create); Moved and Import
+// count changes that also move or import, whatever their action. A replace
+// that forgets its old object (create-forget) counts in Create, as terraform
+// counts it, and in Forget. Deletes of data sources are not counted: terraform
+// neither shows nor performs them.
 type PlanCounts struct {
 	Create  int `json:"create"`
 	Update  int `json:"update"`
@@ -86,11 +90,25 @@ type PlanCounts struct {
 	NoOp    int `json:"no_op"`
 	Moved   int `json:"moved"`
 	Import  int `json:"import"`
+	// Forget counts objects removed from state without being destroyed.
+	Forget int `json:"forget"`
+	// Deferred counts resource changes and action invocations terraform put
+	// off to a later plan.
+	Deferred int `json:"deferred"`
+	// Actions counts action invocations (terraform's "Actions: N to invoke").
+	Actions int `json:"actions"`
+	// Outputs counts root module outputs that change.
+	Outputs int `json:"outputs"`
+	// Other counts resource changes whose actions this version does not
+	// know: shown, never taken for "no changes".
+	Other int `json:"other"`
 }
 
-// Changes reports whether the plan changes any managed resource.
+// Changes reports whether applying the plan does anything: terraform would
+// not say "No changes" about it. Deferred changes alone do not count (they
+// need another plan first), no-ops do not.
 func (c PlanCounts) Changes() bool {
-	return c.Create+c.Update+c.Delete+c.Replace+c.Moved+c.Import > 0
+	return c.Create+c.Update+c.Delete+c.Replace+c.Read+c.Moved+c.Import+c.Forget+c.Actions+c.Outputs+c.Other > 0
 }
 
 // Dangerous reports whether the plan deletes or replaces anything.

@@ -1,75 +1,59 @@
 package checks
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
+	"reflect"
 	"sort"
-	"strconv"
-	"unicode/utf16"
+	"strings"
 
 	tfjson "github.com/hashicorp/terraform-json"
 )
 
-// planDocument is the part of `terraform show -json` rendering needs, in
-// terraform-json's types. planned_values, prior_state and configuration make
-// up half of a plan's bytes; they are scanned, not decoded (all but the
-// outputs' sensitivity), which halves the parse time of large plans.
-type planDocument struct {
-	FormatVersion    string                    `json:"format_version"`
-	TerraformVersion string                    `json:"terraform_version"`
-	PlannedValues    *plannedValues            `json:"planned_values"`
-	ResourceChanges  []*tfjson.ResourceChange  `json:"resource_changes"`
-	OutputChanges    map[string]*tfjson.Change `json:"output_changes"`
-	Config           json.RawMessage           `json:"configuration"`
-}
-
-// plannedValues keeps of planned_values which outputs are sensitive: plans
-// of format 0.1 mark them only there, not in output_changes.
-type plannedValues struct {
-	Outputs map[string]struct {
-		Sensitive bool `json:"sensitive"`
-	} `json:"outputs"`
-}
-
 // ParsePlan parses the output of `terraform show -json PLANFILE` (Terraform
-// 0.12 onwards, plan format versions 0.1 to 1.x) into the render model. Input
-// in UTF-16 (with a byte order mark, as PowerShell's `>` writes it) or with a
-// UTF-8 byte order mark is decoded first. Malformed JSON, a document that is
-// not a plan, and unsupported format versions are errors that say so.
+// 0.12 onwards, plan format versions 0.1 to 1.x, and OpenTofu's) into the
+// render model: DecodePlan, then NewPlan.
 func ParsePlan(data []byte) (*Plan, error) {
-	data, err := decodeText(data)
+	doc, err := DecodePlan(data)
 	if err != nil {
 		return nil, err
 	}
-	if len(bytes.TrimSpace(data)) == 0 {
-		return nil, errors.New("parsing plan JSON: the input is empty")
+	return NewPlan(doc)
+}
+
+// NewPlan builds the render model of a decoded plan document (DecodePlan). It
+// reads the document where terraform-json's structs would leave things out
+// (errored plans, create-forget replaces, deferred action invocations) and
+// never modifies it. A document that is not a plan, an unsupported format
+// version and a field of the wrong JSON type are errors that say so.
+func NewPlan(doc map[string]any) (*Plan, error) {
+	var r reader
+	p := &Plan{
+		FormatVersion:    r.str(doc["format_version"], "format_version"),
+		TerraformVersion: r.str(doc["terraform_version"], "terraform_version"),
+		doc:              doc,
 	}
-	var doc planDocument
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber() // keeps 64-bit ids and big numbers exact
-	if err := dec.Decode(&doc); err != nil {
-		return nil, fmt.Errorf("parsing plan JSON: %w", describeJSONError(data, err, dec.InputOffset()))
+	if r.err != nil {
+		return nil, fmt.Errorf("parsing plan JSON: %w", r.err)
 	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("parsing plan JSON: %w", describeJSONError(data,
-			errors.New("unexpected data after the end of the plan document"), dec.InputOffset()))
-	}
-	if err := (&tfjson.Plan{FormatVersion: doc.FormatVersion}).Validate(); err != nil {
+	// terraform-json keeps the supported range of format versions.
+	if err := (&tfjson.Plan{FormatVersion: p.FormatVersion}).Validate(); err != nil {
 		return nil, fmt.Errorf("parsing plan JSON: %w", err)
 	}
-	if doc.PlannedValues == nil && doc.ResourceChanges == nil && doc.OutputChanges == nil && doc.Config == nil {
+	if doc["planned_values"] == nil && doc["resource_changes"] == nil && doc["output_changes"] == nil &&
+		doc["configuration"] == nil && doc["action_invocations"] == nil {
 		return nil, errors.New("parsing plan JSON: no planned_values, resource_changes, output_changes or configuration: " +
 			"this is not `terraform show -json` of a saved plan (is it the JSON of a state?)")
 	}
-	p := &Plan{FormatVersion: doc.FormatVersion, TerraformVersion: doc.TerraformVersion}
-	for _, rc := range doc.ResourceChanges {
-		if rc == nil || rc.Change == nil {
+	p.Errored = r.boolean(doc["errored"], "errored")
+	if complete, ok := doc["complete"].(bool); ok && !complete {
+		p.Incomplete = true
+	}
+	for i, rc := range r.list(doc["resource_changes"], "resource_changes") {
+		c, ok := r.resourceChange(rc, fmt.Sprintf("resource_changes[%d]", i))
+		if !ok {
 			continue
 		}
-		c := convertChange(rc)
 		countChange(&p.Counts, c)
 		if c.Action == ActionNoOp && !c.Moved() && !c.Importing {
 			continue
@@ -79,8 +63,42 @@ func ParsePlan(data []byte) (*Plan, error) {
 	sort.SliceStable(p.Changes, func(i, j int) bool {
 		return actionRank(p.Changes[i].Action) < actionRank(p.Changes[j].Action)
 	})
-	p.Outputs = convertOutputs(doc.OutputChanges, doc.PlannedValues)
+	for i, d := range r.list(doc["deferred_changes"], "deferred_changes") {
+		where := fmt.Sprintf("deferred_changes[%d]", i)
+		obj := r.object(d, where)
+		c, ok := r.resourceChange(obj["resource_change"], where+".resource_change")
+		if !ok {
+			continue
+		}
+		c.Deferred = defaultString(r.str(obj["reason"], where+".reason"), "unknown")
+		p.Counts.Deferred++
+		p.Changes = append(p.Changes, c)
+	}
+	for i, a := range r.list(doc["action_invocations"], "action_invocations") {
+		p.Actions = append(p.Actions, r.actionInvocation(a, fmt.Sprintf("action_invocations[%d]", i)))
+		p.Counts.Actions++
+	}
+	for i, d := range r.list(doc["deferred_action_invocations"], "deferred_action_invocations") {
+		where := fmt.Sprintf("deferred_action_invocations[%d]", i)
+		obj := r.object(d, where)
+		a := r.actionInvocation(obj["action_invocation"], where+".action_invocation")
+		a.Deferred = defaultString(r.str(obj["reason"], where+".reason"), "unknown")
+		p.Actions = append(p.Actions, a)
+		p.Counts.Deferred++
+	}
+	p.Outputs = r.outputs(doc)
+	p.Counts.Outputs = len(p.Outputs)
+	if r.err != nil {
+		return nil, fmt.Errorf("parsing plan JSON: %w", r.err)
+	}
 	return p, nil
+}
+
+func defaultString(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
 }
 
 // actionRank orders changes for review: what destroys first.
@@ -108,6 +126,13 @@ func countChange(c *PlanCounts, rc ResourceChange) {
 		c.Read++
 	case ActionNoOp:
 		c.NoOp++
+	case ActionForget:
+		c.Forget++
+	case ActionCreateForget:
+		c.Create++
+		c.Forget++
+	default:
+		c.Other++
 	}
 	if rc.Moved() {
 		c.Moved++
@@ -117,88 +142,108 @@ func countChange(c *PlanCounts, rc ResourceChange) {
 	}
 }
 
-func actionOf(a tfjson.Actions) (Action, bool) {
-	switch {
-	case a.Create():
+// actionOf maps terraform's list of actions to one Action, and whether a
+// replace creates first.
+func actionOf(actions []string) (Action, bool) {
+	switch strings.Join(actions, "+") {
+	case "create":
 		return ActionCreate, false
-	case a.Update():
+	case "update":
 		return ActionUpdate, false
-	case a.Delete():
+	case "delete":
 		return ActionDelete, false
-	case a.DestroyBeforeCreate():
+	case "delete+create":
 		return ActionReplace, false
-	case a.CreateBeforeDestroy():
+	case "create+delete":
 		return ActionReplace, true
-	case a.Read():
+	case "read":
 		return ActionRead, false
-	case a.Forget():
+	case "forget":
 		return ActionForget, false
+	case "create+forget":
+		return ActionCreateForget, false
+	case "no-op", "":
+		return ActionNoOp, false
 	}
-	return ActionNoOp, false
+	return Action(strings.Join(actions, "+")), false
 }
 
-func convertChange(rc *tfjson.ResourceChange) ResourceChange {
-	ch := rc.Change
-	action, cbd := actionOf(ch.Actions)
+// resourceChange reads one entry of resource_changes. ok is false for
+// entries that are not shown: no change object, or the delete of a data
+// source (terraform shows none and performs none).
+func (r *reader) resourceChange(v any, where string) (ResourceChange, bool) {
+	obj := r.object(v, where)
+	ch := r.object(obj["change"], where+".change")
+	if obj == nil || ch == nil {
+		return ResourceChange{}, false
+	}
+	action, cbd := actionOf(r.strings(ch["actions"], where+".change.actions"))
 	c := ResourceChange{
-		Address:             rc.Address,
-		PreviousAddress:     rc.PreviousAddress,
+		Address:             r.str(obj["address"], where+".address"),
+		PreviousAddress:     r.str(obj["previous_address"], where+".previous_address"),
 		Action:              action,
 		CreateBeforeDestroy: cbd,
-		Reason:              string(rc.ActionReason),
-		Deposed:             rc.DeposedKey,
+		Reason:              r.str(obj["action_reason"], where+".action_reason"),
+		Deposed:             r.str(obj["deposed"], where+".deposed"),
 	}
-	if ch.Importing != nil {
-		c.Importing, c.ImportID = true, ch.Importing.ID
+	if action == ActionDelete && r.str(obj["mode"], where+".mode") == "data" {
+		return ResourceChange{}, false
 	}
-	c.values = valuesOf("", action, ch)
-	return c
+	if imp, ok := ch["importing"].(map[string]any); ok {
+		c.Importing = true
+		c.ImportID = r.str(imp["id"], where+".change.importing.id")
+	}
+	c.values = r.changeValues("", action, ch)
+	return c, true
 }
 
-// valuesOf keeps the sides of a change that its attributes are rendered from:
-// creates and reads show what will be, deletes what was, updates and
-// replaces what changes.
-func valuesOf(name string, action Action, ch *tfjson.Change) changeValues {
+// changeValues keeps the sides of a change that its attributes are rendered
+// from: creates and reads show what will be, deletes what was, updates and
+// replaces what changes; forgets show nothing (nothing happens to the object).
+func (r *reader) changeValues(name string, action Action, ch map[string]any) changeValues {
 	v := changeValues{name: name}
-	before := side{v: ch.Before, present: ch.Before != nil, sensitive: ch.BeforeSensitive}
-	after := side{v: ch.After, present: ch.After != nil, sensitive: ch.AfterSensitive, unknown: ch.AfterUnknown}
+	before := side{v: ch["before"], present: ch["before"] != nil, sensitive: ch["before_sensitive"]}
+	after := side{v: ch["after"], present: ch["after"] != nil, sensitive: ch["after_sensitive"], unknown: ch["after_unknown"]}
 	switch action {
 	case ActionCreate, ActionRead:
-		v.after = after
+		v.after, v.mode = after, modeCreate
 	case ActionDelete:
-		v.before = before
-	case ActionUpdate, ActionReplace:
-		v.before, v.after, v.changedOnly, v.replacePaths = before, after, true, ch.ReplacePaths
+		v.before, v.mode = before, modeDelete
+	case ActionForget, ActionNoOp:
+	default:
+		v.before, v.after, v.mode = before, after, modeUpdate
+		v.replacePaths = r.list(ch["replace_paths"], "replace_paths")
 	}
 	return v
 }
 
-// replacePaths renders terraform's replace_paths ([["ingress", 0, "cidr"]])
-// in the attribute path notation of AttributeChange.
-func replacePaths(raw []any) []string {
-	var out []string
-	for _, p := range raw {
-		steps, ok := p.([]any)
-		if !ok {
-			continue
-		}
-		path := ""
-		for _, s := range steps {
-			switch v := s.(type) {
-			case string:
-				path = childPath(path, v)
-			case json.Number:
-				path += "[" + v.String() + "]"
-			case float64:
-				path += "[" + strconv.FormatFloat(v, 'f', -1, 64) + "]"
-			}
-		}
-		out = append(out, path)
+// actionInvocation reads one entry of action_invocations.
+func (r *reader) actionInvocation(v any, where string) ActionInvocation {
+	obj := r.object(v, where)
+	a := ActionInvocation{Address: r.str(obj["address"], where+".address"), Trigger: "-invoke"}
+	if lt, ok := obj["lifecycle_action_trigger"].(map[string]any); ok {
+		event := r.str(lt["action_trigger_event"], where+".lifecycle_action_trigger.action_trigger_event")
+		res := r.str(lt["triggering_resource_address"], where+".lifecycle_action_trigger.triggering_resource_address")
+		a.Trigger = strings.TrimSpace(event + " of " + res)
 	}
-	return out
+	if it, ok := obj["invoke_action_trigger"].(map[string]any); ok {
+		if calling := r.str(it["calling_resource_address"], where+".invoke_action_trigger"); calling != "" {
+			a.Trigger = "-invoke on " + calling
+		}
+	}
+	a.values = changeValues{
+		after: side{v: obj["config_values"], present: obj["config_values"] != nil,
+			sensitive: obj["config_sensitive"], unknown: obj["config_unknown"]},
+		mode: modeCreate,
+	}
+	return a
 }
 
-func convertOutputs(raw map[string]*tfjson.Change, planned *plannedValues) []OutputChange {
+// outputs reads output_changes, with the sensitivity plans of format 0.1 mark
+// only in planned_values.
+func (r *reader) outputs(doc map[string]any) []OutputChange {
+	raw := r.object(doc["output_changes"], "output_changes")
+	planned, _ := field(doc["planned_values"], "outputs").(map[string]any)
 	names := make([]string, 0, len(raw))
 	for name, ch := range raw {
 		if ch != nil {
@@ -208,13 +253,14 @@ func convertOutputs(raw map[string]*tfjson.Change, planned *plannedValues) []Out
 	sort.Strings(names)
 	var out []OutputChange
 	for _, name := range names {
-		ch := raw[name]
-		action, _ := actionOf(ch.Actions)
-		if action == ActionNoOp {
+		where := "output_changes." + name
+		ch := r.object(raw[name], where)
+		action, _ := actionOf(r.strings(ch["actions"], where+".actions"))
+		if action == ActionNoOp || action == ActionCreate && unchangedOutput(doc, name, ch) {
 			continue
 		}
-		v := valuesOf(name, action, ch)
-		if planned != nil && planned.Outputs[name].Sensitive {
+		v := r.changeValues(name, action, ch)
+		if sensitive, _ := field(planned[name], "sensitive").(bool); sensitive {
 			v.before.sensitive, v.after.sensitive = true, true
 		}
 		out = append(out, OutputChange{Name: name, Action: action, values: v})
@@ -222,46 +268,68 @@ func convertOutputs(raw map[string]*tfjson.Change, planned *plannedValues) []Out
 	return out
 }
 
-// decodeText returns data as UTF-8 without a byte order mark.
-func decodeText(data []byte) ([]byte, error) {
-	var bigEndian bool
-	switch {
-	case bytes.HasPrefix(data, []byte{0xEF, 0xBB, 0xBF}):
-		return data[3:], nil
-	case bytes.HasPrefix(data, []byte{0xFF, 0xFE}):
-		data = data[2:]
-	case bytes.HasPrefix(data, []byte{0xFE, 0xFF}):
-		data, bigEndian = data[2:], true
-	case len(data) >= 2 && data[0] != 0 && data[1] == 0: // UTF-16LE without a mark: JSON starts with ASCII
-	case len(data) >= 2 && data[0] == 0 && data[1] != 0:
-		bigEndian = true
-	default:
-		return data, nil
-	}
-	if len(data)%2 != 0 {
-		return nil, errors.New("parsing plan JSON: the input looks like UTF-16 but has an odd number of bytes")
-	}
-	units := make([]uint16, len(data)/2)
-	for i := range units {
-		if bigEndian {
-			units[i] = uint16(data[2*i])<<8 | uint16(data[2*i+1])
-		} else {
-			units[i] = uint16(data[2*i+1])<<8 | uint16(data[2*i])
-		}
-	}
-	return []byte(string(utf16.Decode(units))), nil
+// unchangedOutput reports whether an output the plan "creates" already has
+// that value in the prior state: terraform 0.12 lists every output as created,
+// though it reports no changes.
+func unchangedOutput(doc map[string]any, name string, ch map[string]any) bool {
+	prior, ok := field(field(field(doc["prior_state"], "values"), "outputs"), name).(map[string]any)
+	return ok && markerAny(ch["after_unknown"]) == false && reflect.DeepEqual(prior["value"], ch["after"])
 }
 
-// describeJSONError adds the line and column to JSON errors, which
-// encoding/json reports as a byte offset (of a syntax error, else of the
-// decoder).
-func describeJSONError(data []byte, err error, offset int64) error {
-	var syn *json.SyntaxError
-	if errors.As(err, &syn) {
-		offset = syn.Offset
+// field returns obj[key] for a JSON object, else nil.
+func field(obj any, key string) any {
+	m, _ := obj.(map[string]any)
+	return m[key]
+}
+
+// reader reads typed fields of a decoded document, keeping the first field
+// that has the wrong JSON type as its error. Absent (null) fields read as
+// zero values.
+type reader struct{ err error }
+
+func (r *reader) fail(where string, v any, want string) {
+	if r.err == nil {
+		r.err = fmt.Errorf("%s is %s, not %s", where, jsonKind(v), want)
 	}
-	off := min(max(int(offset), 0), len(data))
-	line := 1 + bytes.Count(data[:off], []byte("\n"))
-	col := off - bytes.LastIndexByte(data[:off], '\n')
-	return fmt.Errorf("line %d, column %d: %w", line, col, err)
+}
+
+func (r *reader) object(v any, where string) map[string]any {
+	m, ok := v.(map[string]any)
+	if !ok && v != nil {
+		r.fail(where, v, "an object")
+	}
+	return m
+}
+
+func (r *reader) list(v any, where string) []any {
+	l, ok := v.([]any)
+	if !ok && v != nil {
+		r.fail(where, v, "a list")
+	}
+	return l
+}
+
+func (r *reader) str(v any, where string) string {
+	s, ok := v.(string)
+	if !ok && v != nil {
+		r.fail(where, v, "a string")
+	}
+	return s
+}
+
+func (r *reader) boolean(v any, where string) bool {
+	b, ok := v.(bool)
+	if !ok && v != nil {
+		r.fail(where, v, "a boolean")
+	}
+	return b
+}
+
+func (r *reader) strings(v any, where string) []string {
+	l := r.list(v, where)
+	out := make([]string, 0, len(l))
+	for i, x := range l {
+		out = append(out, r.str(x, fmt.Sprintf("%s[%d]", where, i)))
+	}
+	return out
 }

@@ -27,11 +27,15 @@ func TestParsePlanErrors(t *testing.T) {
 		{"malformed fixture", readPlan(t, "terraform-json/invalid.plan.json"), "unexpected data after the end of the plan document"},
 		{"state instead of a plan", readPlan(t, "checkov/EDGE_corrupted.tfplan.json"), "not `terraform show -json` of a saved plan"},
 		{"empty", []byte(" \n"), "the input is empty"},
-		{"truncated", []byte(`{"format_version":"1.2","resource_changes":[`), "unexpected EOF"},
+		{"truncated", []byte(`{"format_version":"1.2","resource_changes":[`), "the JSON ends early, after 44 bytes (line 1, column 45): the plan output was truncated"},
+		{"truncated on a later line", []byte("{\n\"format_version\": \"1.2\",\n\"planned_values\": {\"root_module\": {"), "(line 3, column 36)"},
+		{"setup-terraform wrapper", []byte("[command]/home/runner/work/_temp/0b5e/terraform-bin show -json tfplan\n{\"format_version\":\"1.2\"}\n::debug::Terraform exited with code 0.\n"), "set `terraform_wrapper: false`"},
 		{"syntax error has a line", []byte("{\n\"format_version\": \"1.2\",\n\"planned_values\": {,}\n}"), "line 3, column"},
 		{"no format version", []byte(`{"planned_values":{}}`), "format version is missing"},
 		{"unsupported format version", []byte(`{"format_version":"2.0","planned_values":{}}`), "unsupported plan format version"},
-		{"wrong shape", []byte(`{"format_version":"1.2","resource_changes":{"a":1}}`), "cannot unmarshal object"},
+		{"wrong shape", []byte(`{"format_version":"1.2","resource_changes":{"a":1}}`), "resource_changes is an object, not a list"},
+		{"wrong shape deeper", []byte(`{"format_version":"1.2","resource_changes":[{"address":"a.b","change":{"actions":"create"}}]}`), "resource_changes[0].change.actions is a string, not a list"},
+		{"not an object", []byte(`[1,2]`), "the document is a list, not an object"},
 		{"odd utf-16", []byte{0xFF, 0xFE, '{', 0, '}'}, "odd number of bytes"},
 		{"not json", []byte("Plan: 1 to add"), "invalid character 'P'"},
 	}
@@ -107,7 +111,7 @@ func TestParsePlanCounts(t *testing.T) {
 		file string
 		want PlanCounts
 	}{
-		{"checkov/terragoat-aws.tfplan.json", PlanCounts{Create: 55}},
+		{"checkov/terragoat-aws.tfplan.json", PlanCounts{Create: 55, Outputs: 10}},
 		{"checkov/replace_create_delete.tfplan.json", PlanCounts{Replace: 1}},
 		{"checkov/github_oidc_trust_policy.tfplan.json", PlanCounts{Create: 5, Read: 4}},
 		{"checkov/providers_only_tf1.11.tfplan.json", PlanCounts{}},
@@ -152,7 +156,7 @@ func TestParsePlanActions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := PlanCounts{Create: 1, Update: 2, Delete: 2, Replace: 2, Read: 1, NoOp: 2, Moved: 1, Import: 1}
+	want := PlanCounts{Create: 1, Update: 2, Delete: 2, Replace: 2, Read: 1, NoOp: 2, Moved: 1, Import: 1, Forget: 1}
 	if p.Counts != want {
 		t.Errorf("counts %+v, want %+v", p.Counts, want)
 	}

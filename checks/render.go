@@ -50,7 +50,7 @@ func RenderText(r Report, color bool) string {
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s · %s · %s · %s, %s\n", p(bold, "infra-agent check"), plural(len(r.Roots), "root"),
-		countsPhrase(total), plural(fails, "failure"), plural(warns, "warning"))
+		reportPhrase(r, total), plural(fails, "failure"), plural(warns, "warning"))
 	for _, root := range r.Roots {
 		b.WriteString("\n" + p(bold, terminalText(root.Dir)) + "\n")
 		var steps []string
@@ -72,6 +72,9 @@ func RenderText(r Report, color bool) string {
 			b.WriteString("  " + planLine(root) + "\n")
 			for _, c := range root.Plan.Changes {
 				writeTextLines(&b, p, changeLines(c), c.Dangerous())
+			}
+			for _, a := range root.Plan.Actions {
+				writeTextLines(&b, p, actionLines(a), false)
 			}
 			for _, o := range root.Plan.Outputs {
 				writeTextLines(&b, p, outputLines(o), false)
@@ -214,7 +217,10 @@ type jsonPlan struct {
 	PlanCounts
 	FormatVersion    string       `json:"format_version,omitempty"`
 	TerraformVersion string       `json:"terraform_version,omitempty"`
+	Errored          bool         `json:"errored,omitempty"`
+	Incomplete       bool         `json:"incomplete,omitempty"`
 	Changes          []jsonChange `json:"changes"`
+	Actions          []jsonAction `json:"action_invocations,omitempty"`
 }
 
 type jsonChange struct {
@@ -223,7 +229,14 @@ type jsonChange struct {
 	PreviousAddress string `json:"previous_address,omitempty"`
 	Reason          string `json:"reason,omitempty"`
 	Importing       bool   `json:"importing,omitempty"`
+	Deferred        string `json:"deferred,omitempty"`
 	Dangerous       bool   `json:"dangerous,omitempty"`
+}
+
+type jsonAction struct {
+	Address  string `json:"address"`
+	Trigger  string `json:"trigger"`
+	Deferred string `json:"deferred,omitempty"`
 }
 
 // RenderJSON renders the report as JSON: {"roots":[{"dir","steps","plan":
@@ -242,12 +255,15 @@ func RenderJSON(r Report) ([]byte, error) {
 		}
 		if p := root.Plan; p != nil {
 			jp := &jsonPlan{PlanCounts: p.Counts, FormatVersion: p.FormatVersion, TerraformVersion: p.TerraformVersion,
-				Changes: make([]jsonChange, 0, len(p.Changes))}
+				Errored: p.Errored, Incomplete: p.Incomplete, Changes: make([]jsonChange, 0, len(p.Changes))}
 			for _, c := range p.Changes {
 				jp.Changes = append(jp.Changes, jsonChange{
 					Address: Redact(c.Address), Action: c.Action, PreviousAddress: Redact(c.PreviousAddress),
-					Reason: c.Reason, Importing: c.Importing, Dangerous: c.Dangerous(),
+					Reason: c.Reason, Importing: c.Importing, Deferred: c.Deferred, Dangerous: c.Dangerous(),
 				})
+			}
+			for _, a := range p.Actions {
+				jp.Actions = append(jp.Actions, jsonAction{Address: Redact(a.Address), Trigger: Redact(a.Trigger), Deferred: a.Deferred})
 			}
 			jr.Plan = jp
 		}

@@ -66,39 +66,59 @@ func filterSteps(steps []Step, keep func(StepName) bool) []Step {
 
 // planLine is the root's plan result in one line.
 func planLine(root RootResult) string {
+	p := root.Plan
 	switch {
-	case root.Plan == nil:
+	case p == nil:
 		return "Not planned."
-	case !root.Plan.Counts.Changes() && len(root.Plan.Outputs) == 0:
-		return "Plan: no changes."
+	case p.Errored:
+		return "Planning failed: terraform reports an error in this plan, so it is incomplete; " +
+			"what it planned before the error is below (" + countsPhrase(p.Counts) + ")."
 	}
-	return "Plan: " + countsPhrase(root.Plan.Counts) + "."
+	s := "Plan: " + planPhrase(p.Counts) + "."
+	if p.Incomplete {
+		s += " Terraform says more changes will follow once this plan is applied."
+	}
+	return s
 }
 
 func changeItems(p *Plan) []item {
-	items := make([]item, 0, len(p.Changes)+len(p.Outputs))
+	items := make([]item, 0, len(p.Changes)+len(p.Actions)+len(p.Outputs))
 	for _, c := range p.Changes {
 		pass, kind := passChanges, string(c.Action)
 		switch {
 		case c.Dangerous():
 			pass = passDanger
+		case c.Deferred != "":
+			kind = "deferred"
 		case c.Action == ActionNoOp && c.Importing:
 			kind = "import"
 		case c.Action == ActionNoOp:
 			kind = "moved"
 		}
 		items = append(items, item{pass: pass, kind: kind, render: func() (string, string) {
-			lines := changeLines(c)
-			return Redact(diffText(lines)), Redact(diffText(lines[:1]))
+			return renderedLines(changeLines(c))
+		}})
+	}
+	for _, a := range p.Actions {
+		kind := "action"
+		if a.Deferred != "" {
+			kind = "deferred"
+		}
+		items = append(items, item{pass: passChanges, kind: kind, render: func() (string, string) {
+			return renderedLines(actionLines(a))
 		}})
 	}
 	for _, o := range p.Outputs {
 		items = append(items, item{pass: passOutputs, kind: "output", render: func() (string, string) {
-			lines := outputLines(o)
-			return Redact(diffText(lines)), Redact(diffText(lines[:1]))
+			return renderedLines(outputLines(o))
 		}})
 	}
 	return items
+}
+
+// renderedLines is an item's diff text and its headline alone, redacted.
+func renderedLines(lines []line) (string, string) {
+	return Redact(diffText(lines)), Redact(diffText(lines[:1]))
 }
 
 func findingItems(fs []Finding) []item {
@@ -157,7 +177,7 @@ func planSummary(r Report, total PlanCounts, limit int) string {
 	if v := terraformVersions(r); v != "" {
 		head.WriteString(" · terraform " + inlineCode(v))
 	}
-	head.WriteString(" · " + countsPhrase(total) + "\n\n")
+	head.WriteString(" · " + reportPhrase(r, total) + "\n\n")
 	if len(r.Roots) > 0 {
 		head.WriteString("| root | result | create | update | delete | replace | other |\n")
 		head.WriteString("| --- | --- | ---: | ---: | ---: | ---: | --- |\n")
@@ -174,7 +194,7 @@ func planSummary(r Report, total PlanCounts, limit int) string {
 			}
 			c := root.Plan.Counts
 			fmt.Fprintf(&head, "%d | %d | %s | %s | %s |\n", c.Create, c.Update,
-				dangerCount(c.Delete), dangerCount(c.Replace), otherCounts(c))
+				dangerCount(c.Delete), dangerCount(c.Replace), strings.Join(extraCounts(c), ", "))
 		}
 		head.WriteString("\n")
 	}
@@ -201,24 +221,22 @@ func planSummary(r Report, total PlanCounts, limit int) string {
 	return renderSections([]*section{danger}, limit)
 }
 
+// reportPhrase is what the report's plans do together, or that nothing was
+// planned: never "0 to create" for roots that did not plan.
+func reportPhrase(r Report, total PlanCounts) string {
+	for _, root := range r.Roots {
+		if root.Plan != nil {
+			return planPhrase(total)
+		}
+	}
+	return "not planned"
+}
+
 func dangerCount(n int) string {
 	if n == 0 {
 		return "0"
 	}
 	return fmt.Sprintf("**%d** %s", n, dangerFlag)
-}
-
-func otherCounts(c PlanCounts) string {
-	var parts []string
-	for _, x := range []struct {
-		n    int
-		what string
-	}{{c.Read, "read"}, {c.Moved, "moved"}, {c.Import, "imported"}} {
-		if x.n > 0 {
-			parts = append(parts, fmt.Sprintf("%d %s", x.n, x.what))
-		}
-	}
-	return strings.Join(parts, ", ")
 }
 
 // terraformVersions lists the terraform versions the report's plans were made
