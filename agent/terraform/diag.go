@@ -164,12 +164,19 @@ func (e *CommandError) Error() string {
 	if e.Timeout > 0 {
 		return fmt.Sprintf("%s timed out after %s", prefix, e.Timeout)
 	}
-	var msgs []string
+	// Errors at a place in the configuration first: terraform init puts a
+	// general "problems with the configuration, described below" first.
+	var msgs, general []string
 	for _, d := range e.Diagnostics {
-		if d.Severity == SeverityError {
+		switch {
+		case d.Severity != SeverityError:
+		case d.File != "":
 			msgs = append(msgs, d.String())
+		default:
+			general = append(general, d.String())
 		}
 	}
+	msgs = append(msgs, general...)
 	if len(msgs) == 0 {
 		if s := strings.TrimSpace(e.Stderr); s != "" {
 			msgs = append(msgs, s)
@@ -225,6 +232,9 @@ func parseOutput(text string) (string, []Diagnostic) {
 	var diags []Diagnostic
 	var cur *Diagnostic
 	var detail []string
+	// terraform wraps a long summary onto the following lines, up to the
+	// blank line that separates it from the location and the detail.
+	inSummary := false
 	flush := func() {
 		if cur != nil {
 			cur.Detail = strings.Join(strings.Fields(strings.Join(detail, " ")), " ")
@@ -236,10 +246,18 @@ func parseOutput(text string) (string, []Diagnostic) {
 		if m := diagStart.FindStringSubmatch(l); m != nil {
 			flush()
 			cur = &Diagnostic{Severity: strings.ToLower(m[1]), Summary: strings.TrimSpace(m[2])}
+			inSummary = true
 			continue
 		}
 		if cur == nil {
 			continue
+		}
+		if inSummary {
+			if t := strings.TrimSpace(l); t != "" && !diagWhere.MatchString(l) {
+				cur.Summary += " " + t
+				continue
+			}
+			inSummary = false
 		}
 		if m := diagWhere.FindStringSubmatch(l); m != nil && cur.File == "" {
 			cur.File = filepath.ToSlash(m[1])

@@ -7,7 +7,6 @@
 package terraform
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -153,8 +152,13 @@ func setEnv(tf *tfexec.Terraform, opts Options) error {
 	for k, v := range s.vars {
 		s.env[k] = v
 	}
+	// terraform's documented per-command arguments: see ShowPlanJSON.
+	s.env[showArgsEnv] = "-json"
 	return nil
 }
+
+// showArgsEnv adds arguments to every `terraform show` (and `tofu show`).
+const showArgsEnv = "TF_CLI_ARGS_show"
 
 // InitOptions configure Init.
 type InitOptions struct {
@@ -221,20 +225,22 @@ func (c *CLI) Plan(ctx context.Context, opts PlanOptions) (bool, error) {
 }
 
 // ShowPlanJSON runs `terraform show -json FILE` on a saved plan and returns
-// the document as terraform wrote it.
+// the document as terraform wrote it, undecoded: the caller decodes it once
+// for every consumer. terraform-exec returns `show -json` only decoded into
+// its own structs (a decode thrown away, and fields it does not know dropped);
+// ShowPlanFileRaw returns show's output as it is, and TF_CLI_ARGS_show=-json
+// (set with the environment, see setEnv) makes that output the JSON.
 func (c *CLI) ShowPlanJSON(ctx context.Context, planFile string) ([]byte, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
-	// terraform-exec only returns show -json decoded into its own structs,
-	// which would drop fields it does not know; the raw bytes are copied off
-	// stdout instead, and its decoding still checks the format version.
-	var out bytes.Buffer
-	c.tf.SetStdout(&out)
-	defer c.tf.SetStdout(nil)
-	if _, err := c.tf.ShowPlanFile(ctx, planFile); err != nil {
+	out, err := c.tf.ShowPlanFileRaw(ctx, planFile)
+	if err != nil {
 		return nil, c.wrap(ctx, "show", err)
 	}
-	return out.Bytes(), nil
+	if t := strings.TrimSpace(out); !strings.HasPrefix(t, "{") {
+		return nil, fmt.Errorf("%s show -json: the output is not JSON (%s ignored %s?): %.80q", c.Name(), c.Name(), showArgsEnv, t)
+	}
+	return []byte(out), nil
 }
 
 // wrap turns a terraform-exec error into a CommandError.

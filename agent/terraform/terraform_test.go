@@ -140,6 +140,11 @@ func TestPlanAndShow(t *testing.T) {
 			if plan["terraform_version"] != version {
 				t.Errorf("terraform_version = %v, want %s", plan["terraform_version"], version)
 			}
+			// terraform-json's Plan has no "errored": the document is
+			// terraform's own, not a re-encoding of its structs.
+			if _, ok := plan["errored"]; !ok {
+				t.Error(`plan lacks "errored": ShowPlanJSON returned a re-encoded plan`)
+			}
 			if !strings.Contains(string(raw), `"input":"`+tt.wantInput+`"`) {
 				t.Errorf("plan lacks input %q", tt.wantInput)
 			}
@@ -211,6 +216,8 @@ func TestParseOutput(t *testing.T) {
 		"There are some problems with the CLI configuration:\n╷\n│ Warning: Unable to open CLI configuration file\n│\n│ The CLI configuration file at \"x\" does not exist.\n╵\n\n" +
 		"╷\n│ Error: Unsupported argument\n│ \n│   on main.tf line 7, in resource \"terraform_data\" \"other\":\n│    7:   colour = \"blue\"\n" +
 		"│     ├────────────────\n│     │ var.x is \"y\"\n│ \n│ An argument named \"colour\" is not expected here.\n╵\n"
+	text += "╷\n│ Error: Terraform encountered problems during initialisation, including problems\n│ with the configuration, described below.\n│ \n" +
+		"│ The Terraform configuration must be valid before initialization so that\n│ Terraform can determine which modules and providers need to be installed.\n╵\n"
 	out, diags := parseOutput(text)
 	if strings.ContainsAny(out, "╷╵") || strings.Contains(out, "exit status") {
 		t.Errorf("output keeps decoration:\n%s", out)
@@ -218,6 +225,8 @@ func TestParseOutput(t *testing.T) {
 	want := []Diagnostic{
 		{Severity: "warning", Summary: "Unable to open CLI configuration file", Detail: "The CLI configuration file at \"x\" does not exist."},
 		{Severity: "error", Summary: "Unsupported argument", File: "main.tf", Line: 7, Detail: "An argument named \"colour\" is not expected here."},
+		{Severity: "error", Summary: "Terraform encountered problems during initialisation, including problems with the configuration, described below.",
+			Detail: "The Terraform configuration must be valid before initialization so that Terraform can determine which modules and providers need to be installed."},
 	}
 	if len(diags) != len(want) {
 		t.Fatalf("diagnostics = %+v, want %+v", diags, want)
