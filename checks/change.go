@@ -224,6 +224,10 @@ func planPhrase(c PlanCounts) string {
 	return "no changes"
 }
 
+// Phrase is what a plan does in a few words: "2 to create, 0 to update, 0
+// to delete, 1 to replace, 1 moved", or "no changes".
+func (c PlanCounts) Phrase() string { return planPhrase(c) }
+
 func addCounts(a, b PlanCounts) PlanCounts {
 	return PlanCounts{
 		Create: a.Create + b.Create, Update: a.Update + b.Update, Delete: a.Delete + b.Delete,

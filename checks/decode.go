@@ -28,21 +28,30 @@ func DecodePlan(data []byte) (map[string]any, error) {
 	if hint := wrapperOutput(data); hint != "" {
 		return nil, errors.New("parsing plan JSON: " + hint)
 	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
 	var v any
-	if err := dec.Decode(&v); err != nil {
-		return nil, fmt.Errorf("parsing plan JSON: %w", describeJSONError(data, err, dec.InputOffset()))
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("parsing plan JSON: %w", describeJSONError(data,
-			errors.New("unexpected data after the end of the plan document"), dec.InputOffset()))
+	if err := decodeOne(data, &v); err != nil {
+		return nil, fmt.Errorf("parsing plan JSON: %w", err)
 	}
 	doc, ok := v.(map[string]any)
 	if !ok {
 		return nil, fmt.Errorf("parsing plan JSON: the document is %s, not an object", jsonKind(v))
 	}
 	return doc, nil
+}
+
+// decodeOne decodes the one JSON document data holds into v, numbers as
+// json.Number, with errors that say where the document breaks.
+func decodeOne(data []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	if err := dec.Decode(v); err != nil {
+		return describeJSONError(data, err, dec.InputOffset())
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		// The column of the first character after the document.
+		return describeJSONError(data, errors.New("unexpected data after the end of the plan document"), dec.InputOffset()+1)
+	}
+	return nil
 }
 
 // wrapperOutput recognises what hashicorp/setup-terraform's wrapper (on by

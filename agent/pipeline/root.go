@@ -33,11 +33,11 @@ type rootRun struct {
 	opts    Options
 	initMu  *sync.Mutex
 
-	dir      string // the root on disk
-	tmp      string // private scratch: data dir, plan file
-	cli      *terraform.CLI
-	planJSON []byte
-	result   checks.RootResult
+	dir     string // the root on disk
+	tmp     string // private scratch: data dir, plan file
+	cli     *terraform.CLI
+	planDoc map[string]any // the plan, decoded once for the renderer and the policies
+	result  checks.RootResult
 }
 
 // outcome is what one step reports.
@@ -290,6 +290,13 @@ func (r *rootRun) plan(ctx context.Context) outcome {
 	if _, err := r.cli.Plan(ctx, terraform.PlanOptions{Out: out, VarFiles: varFiles}); err != nil {
 		return r.commandError(err, "plan")
 	}
+	return r.readPlan(ctx, out)
+}
+
+// readPlan reads a saved plan through `terraform show -json` and decodes it,
+// once: the render model keeps the decoded document, which the policies on
+// the plan read too.
+func (r *rootRun) readPlan(ctx context.Context, out string) outcome {
 	raw, err := r.cli.ShowPlanJSON(ctx, out)
 	if err != nil {
 		return r.commandError(err, "plan")
@@ -298,16 +305,19 @@ func (r *rootRun) plan(ctx context.Context) outcome {
 	if err != nil {
 		return outcome{status: checks.StepError, detail: err.Error()}
 	}
-	r.planJSON = raw
+	r.planDoc = plan.Document()
 	r.result.Plan = plan
-	return outcome{status: checks.StepOK, detail: countsDetail(plan.Counts)}
+	if plan.Errored {
+		return outcome{status: checks.StepError, detail: "terraform reports that planning failed: the plan is incomplete"}
+	}
+	return outcome{status: checks.StepOK, detail: plan.Counts.Phrase()}
 }
 
 func (r *rootRun) policyPlan(ctx context.Context) outcome {
-	if r.planJSON == nil {
+	if r.planDoc == nil {
 		return outcome{status: checks.StepSkipped, detail: "not run: no plan"}
 	}
-	fs, err := r.opts.Policy.CheckPlan(ctx, r.policyRoot(), r.planJSON)
+	fs, err := r.opts.Policy.CheckPlanDocument(ctx, r.policyRoot(), r.planDoc)
 	return policyOutcome(fs, err)
 }
 
@@ -386,22 +396,6 @@ func (r *rootRun) repoPath(p string) string {
 		return filepath.ToSlash(p)
 	}
 	return path.Clean(path.Join(r.root.Dir, filepath.ToSlash(p)))
-}
-
-func countsDetail(c checks.PlanCounts) string {
-	if !c.Changes() {
-		return "no changes"
-	}
-	var parts []string
-	for _, p := range []struct {
-		n    int
-		verb string
-	}{{c.Create, "create"}, {c.Update, "update"}, {c.Replace, "replace"}, {c.Delete, "delete"}, {c.Moved, "move"}, {c.Import, "import"}} {
-		if p.n > 0 {
-			parts = append(parts, fmt.Sprintf("%d to %s", p.n, p.verb))
-		}
-	}
-	return strings.Join(parts, ", ")
 }
 
 func plural(n int, one, many string) string {

@@ -123,9 +123,18 @@ func TestRun(t *testing.T) {
 			t.Error("the sensitive value appears in the result, or the result lacks the resource")
 		}
 	})
+	t.Run("decoded plan", func(t *testing.T) {
+		// The agent compares plans from the report: the decoded document is
+		// there, as terraform wrote it.
+		doc := rootOf(t, rep, "envs/changes").Plan.Document()
+		rcs, _ := doc["resource_changes"].([]any)
+		if len(rcs) == 0 || doc["terraform_version"] != rep.Versions["terraform"] {
+			t.Errorf("plan document has %d resource changes, terraform_version %v", len(rcs), doc["terraform_version"])
+		}
+	})
 	t.Run("plan detail", func(t *testing.T) {
 		got := stepOf(t, rootOf(t, rep, "envs/changes"), checks.StepPlan).Detail
-		if got != "2 to create, 1 to update, 1 to replace, 1 to delete, 1 to move" {
+		if got != "2 to create, 1 to update, 1 to delete, 1 to replace, 1 moved" {
 			t.Errorf("plan detail = %q", got)
 		}
 	})

@@ -65,7 +65,7 @@ type fileInfo struct{ name, dir string }
 // evaluate runs every namespace's rules on one input, as conftest's
 // Engine.Check does, with the queries prepared at Compile time.
 func (e *Engine) evaluate(ctx context.Context, input any, file fileInfo) ([]hit, Counts, error) {
-	value, err := ast.InterfaceToValue(input)
+	value, err := inputValue(input)
 	if err != nil {
 		return nil, Counts{}, fmt.Errorf("converting input: %w", err)
 	}

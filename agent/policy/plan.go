@@ -1,12 +1,8 @@
 package policy
 
 import (
-	"bytes"
 	"context"
-	"encoding/binary"
 	"fmt"
-	"unicode/utf16"
-	"unicode/utf8"
 
 	"github.com/infra-agent/infra-agent/checks"
 )
@@ -26,18 +22,27 @@ func (e *Engine) CheckPlan(ctx context.Context, root Root, planJSON []byte) ([]c
 
 // EvaluatePlan is CheckPlan with conftest's counts.
 func (e *Engine) EvaluatePlan(ctx context.Context, root Root, planJSON []byte) (Result, error) {
-	rel := root.rel()
-	data, err := utf8JSON(planJSON)
+	doc, err := checks.DecodePlan(planJSON)
 	if err != nil {
-		return Result{}, fmt.Errorf("reading plan JSON of %s: %w", rel, err)
+		return Result{}, fmt.Errorf("reading the plan of %s: %w", root.rel(), err)
 	}
-	var plan any
-	if err := e.json.Unmarshal(data, &plan); err != nil {
-		return Result{}, fmt.Errorf("parsing plan JSON of %s: %w", rel, err)
-	}
-	input := plan
+	return e.EvaluatePlanDocument(ctx, root, doc)
+}
+
+// CheckPlanDocument is CheckPlan on a plan already decoded with
+// checks.DecodePlan: the pipeline decodes a plan once for the renderer and
+// the policies. The document is not modified.
+func (e *Engine) CheckPlanDocument(ctx context.Context, root Root, doc map[string]any) ([]checks.Finding, error) {
+	res, err := e.EvaluatePlanDocument(ctx, root, doc)
+	return res.Findings, err
+}
+
+// EvaluatePlanDocument is CheckPlanDocument with conftest's counts.
+func (e *Engine) EvaluatePlanDocument(ctx context.Context, root Root, doc map[string]any) (Result, error) {
+	rel := root.rel()
+	var input any = doc
 	if e.planKey != "" {
-		input = map[string]any{e.planKey: plan}
+		input = map[string]any{e.planKey: doc}
 	}
 	hits, counts, err := e.evaluate(ctx, input, fileInfo{name: planInputName, dir: root.Dir})
 	if err != nil {
@@ -47,8 +52,8 @@ func (e *Engine) EvaluatePlan(ctx context.Context, root Root, planJSON []byte) (
 	if len(hits) == 0 {
 		return res, nil
 	}
-	loc := planLocator{tree: newModuleTree(Root{Dir: root.Dir, Rel: rel}), changes: resourceChanges(plan)}
-	mask := sensitiveMasker(plan)
+	loc := planLocator{tree: newModuleTree(Root{Dir: root.Dir, Rel: rel}), changes: resourceChanges(doc)}
+	mask := sensitiveMasker(doc)
 	for _, h := range hits {
 		f, err := loc.locate(h)
 		if err != nil {
@@ -158,32 +163,4 @@ func commonAddress(changes []change, idx []int) string {
 		}
 	}
 	return cfg
-}
-
-// utf8JSON returns JSON text as UTF-8: plans saved by PowerShell's `>` are
-// UTF-16 with a byte order mark. A UTF-8 BOM is left for the JSON parser,
-// which drops it.
-func utf8JSON(data []byte) ([]byte, error) {
-	var order binary.ByteOrder
-	switch {
-	case bytes.HasPrefix(data, []byte{0xff, 0xfe}):
-		order = binary.LittleEndian
-	case bytes.HasPrefix(data, []byte{0xfe, 0xff}):
-		order = binary.BigEndian
-	default:
-		return data, nil
-	}
-	data = data[2:]
-	if len(data)%2 != 0 {
-		return nil, fmt.Errorf("UTF-16 text with an odd number of bytes")
-	}
-	units := make([]uint16, len(data)/2)
-	for i := range units {
-		units[i] = order.Uint16(data[2*i:])
-	}
-	out := make([]byte, 0, len(units))
-	for _, r := range utf16.Decode(units) {
-		out = utf8.AppendRune(out, r)
-	}
-	return out, nil
 }

@@ -38,7 +38,6 @@ import (
 	// parse_config, parse_config_file and parse_combined_config_files,
 	// which the conftest CLI registers too: policies and their tests use them.
 	_ "github.com/open-policy-agent/conftest/builtins"
-	"github.com/open-policy-agent/conftest/parser"
 	conftest "github.com/open-policy-agent/conftest/policy"
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/rego"
@@ -69,7 +68,6 @@ type Options struct {
 type Engine struct {
 	namespaces []namespace
 	planKey    string
-	json       parser.Parser
 	cache      cache.InterQueryCache
 	fileRef    ast.Ref // data.conftest.file
 	versions   map[string]string
@@ -127,13 +125,8 @@ func Compile(ctx context.Context, opts Options) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	jsonParser, err := parser.New(parser.JSON)
-	if err != nil {
-		return nil, fmt.Errorf("creating JSON parser: %w", err)
-	}
 	e := &Engine{
 		planKey: opts.PlanInputKey,
-		json:    jsonParser,
 		// Shared by every evaluation, as the conftest CLI shares it across
 		// its inputs (http.send results).
 		cache:    cache.NewInterQueryCache(nil),
