@@ -21,7 +21,7 @@ func TestRunWithPolicy(t *testing.T) {
 		t.Fatalf("compiling policies: %v", err)
 	}
 	repo := testRepo(t)
-	roots := []Root{{Dir: "envs/dev"}, {Dir: "envs/prod"}, {Dir: "envs/changes"}, {Dir: "envs/broken"}}
+	roots := []Root{{Dir: "envs/dev"}, {Dir: "envs/prod"}, {Dir: "envs/changes"}, {Dir: "envs/broken"}, {Dir: "envs/legacy"}}
 	rep, err := Run(ctx, repo, roots, Options{Terraform: tfOptions(t), Policy: engine, Concurrency: 3})
 	if err != nil {
 		t.Fatalf("Run: %v", err)
@@ -62,9 +62,21 @@ func TestRunWithPolicy(t *testing.T) {
 			},
 		},
 		{
+			// The HCL policies run whatever validate says.
 			dir:      "envs/broken",
-			statuses: "fmt:ok init:ok validate:error policy-hcl:skipped plan:skipped policy-plan:skipped",
+			statuses: "fmt:ok init:ok validate:error policy-hcl:ok plan:skipped policy-plan:skipped",
 			findings: []string{"failure envs/broken/main.tf:2 Reference to undeclared input variable"},
+		},
+		{
+			// ... and whatever init says: it refuses 0.11 syntax (which
+			// terraform fmt rewrites).
+			dir:      "envs/legacy",
+			statuses: "fmt:failed init:error validate:skipped policy-hcl:failed plan:skipped policy-plan:skipped",
+			findings: []string{
+				"failure envs/legacy/main.tf:4 not formatted",
+				"failure envs/legacy/main.tf:4 Invalid quoted type constraints",
+				"failure envs/legacy/main.tf:8 module.app must set tags",
+			},
 		},
 	}
 	for _, tt := range tests {
@@ -88,6 +100,18 @@ func TestRunWithPolicy(t *testing.T) {
 				t.Errorf("findings:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(tt.findings, "\n"))
 			}
 		})
+	}
+	legacy := rootOf(t, rep, "envs/legacy")
+	for _, f := range legacy.Findings {
+		if f.Source == "validate" {
+			t.Errorf("init's diagnostic is tagged validate: %+v", f)
+		}
+	}
+	if d := stepOf(t, legacy, checks.StepInit).Detail; d != "terraform init failed: 1 error (listed with the findings)" {
+		t.Errorf("init detail = %q: it should count the errors the findings list, not repeat them", d)
+	}
+	if d := stepOf(t, legacy, checks.StepPlan).Detail; d != "not run: init did not complete" {
+		t.Errorf("plan detail = %q", d)
 	}
 	if d := stepOf(t, rootOf(t, rep, "envs/prod"), checks.StepPolicyPlan).Detail; d != "2 warnings" {
 		t.Errorf("policy-plan detail = %q, want 2 warnings", d)

@@ -20,7 +20,7 @@ import (
 
 // Reasons recorded on skipped steps.
 const (
-	skippedAfterError = "not run: an earlier step could not complete"
+	skippedAfterError = "not run: the root could not be prepared"
 	skippedNoPlan     = "not run: planning is off"
 	skippedNoPolicy   = "not run: no policies"
 	skippedStatic     = "not run: static checks only (fork pull request)"
@@ -48,10 +48,13 @@ type outcome struct {
 }
 
 // step is one pipeline step; run is nil when the step is skipped up front.
+// needs lists the steps it needs to have succeeded: the static checks (fmt,
+// policy on the HCL) need nothing, so they run whatever init and validate do.
 type step struct {
-	name checks.StepName
-	run  func(context.Context) outcome
-	skip string
+	name  checks.StepName
+	run   func(context.Context) outcome
+	skip  string
+	needs []checks.StepName
 }
 
 func (r *rootRun) run(ctx context.Context) checks.RootResult {
@@ -69,19 +72,15 @@ func (r *rootRun) run(ctx context.Context) checks.RootResult {
 		return r.result
 	}
 	lock := keepFile(filepath.Join(r.dir, lockFileName))
-	stopped := false
+	status := map[checks.StepName]checks.StepStatus{}
 	for _, s := range steps {
-		switch {
-		case stopped:
-			r.record(s.name, outcome{status: checks.StepSkipped, detail: skippedAfterError}, 0)
-		case s.run == nil:
-			r.record(s.name, outcome{status: checks.StepSkipped, detail: s.skip}, 0)
-		default:
-			start := time.Now()
-			o := s.run(ctx)
-			r.record(s.name, o, time.Since(start))
-			stopped = o.status == checks.StepError
+		o := outcome{status: checks.StepSkipped, detail: s.skip}
+		if s.run != nil {
+			o = r.runStep(ctx, s, status)
+		} else {
+			r.record(s.name, o, 0)
 		}
+		status[s.name] = o.status
 	}
 	if err := lock.restore(); err != nil {
 		// The checkout is not as it was: fail safe, and say why.
@@ -92,6 +91,27 @@ func (r *rootRun) run(ctx context.Context) checks.RootResult {
 		}
 	}
 	return r.result
+}
+
+// runStep runs one step, unless a step it needs did not succeed or the run
+// was cancelled, and records it.
+func (r *rootRun) runStep(ctx context.Context, s step, status map[checks.StepName]checks.StepStatus) outcome {
+	for _, n := range s.needs {
+		if st := status[n]; st != checks.StepOK && st != checks.StepFailed {
+			o := outcome{status: checks.StepSkipped, detail: fmt.Sprintf("not run: %s did not complete", n)}
+			r.record(s.name, o, 0)
+			return o
+		}
+	}
+	if ctx.Err() != nil {
+		o := outcome{status: checks.StepSkipped, detail: "not run: the run was cancelled"}
+		r.record(s.name, o, 0)
+		return o
+	}
+	start := time.Now()
+	o := s.run(ctx)
+	r.record(s.name, o, time.Since(start))
+	return o
 }
 
 // lockFileName is terraform's dependency lock file. init creates or rewrites
@@ -168,10 +188,10 @@ func (r *rootRun) stepList() []step {
 	steps := []step{
 		{name: checks.StepFmt, run: r.fmt},
 		{name: checks.StepInit, run: r.init},
-		{name: checks.StepValidate, run: r.validate},
+		{name: checks.StepValidate, run: r.validate, needs: []checks.StepName{checks.StepInit}},
 		{name: checks.StepPolicyHCL, run: r.policyHCL},
-		{name: checks.StepPlan, run: r.plan},
-		{name: checks.StepPolicyPlan, run: r.policyPlan},
+		{name: checks.StepPlan, run: r.plan, needs: []checks.StepName{checks.StepInit, checks.StepValidate}},
+		{name: checks.StepPolicyPlan, run: r.policyPlan, needs: []checks.StepName{checks.StepPlan}},
 	}
 	for i := range steps {
 		switch n := steps[i].name; {
@@ -234,14 +254,14 @@ func (r *rootRun) init(ctx context.Context) outcome {
 		defer r.initMu.Unlock()
 	}
 	if err := r.cli.Init(ctx, terraform.InitOptions{SkipBackend: r.opts.NoPlan}); err != nil {
-		return r.commandError(err, "validate")
+		return r.commandError(err, "init")
 	}
 	if r.opts.NoPlan {
 		return outcome{status: checks.StepOK, detail: "-backend=false: no state access without a plan"}
 	}
 	if ws := r.root.Workspace; ws != "" && ws != "default" {
 		if err := r.cli.SelectWorkspace(ctx, ws); err != nil {
-			return r.commandError(err, "validate")
+			return r.commandError(err, "init")
 		}
 		return outcome{status: checks.StepOK, detail: "workspace " + ws}
 	}
@@ -352,17 +372,23 @@ func policyOutcome(fs []checks.Finding, err error) outcome {
 	return o
 }
 
-// commandError records a terraform command that could not complete; its
-// error diagnostics become findings at their file:line.
+// commandError records a terraform command that could not complete. Its
+// error diagnostics become findings at their file:line, and the step's
+// detail only counts them: the same text twice reads as two problems.
 func (r *rootRun) commandError(err error, source string) outcome {
 	o := outcome{status: checks.StepError, detail: err.Error()}
 	var ce *terraform.CommandError
-	if errors.As(err, &ce) {
-		for _, d := range ce.Diagnostics {
-			if d.Severity == terraform.SeverityError {
-				o.findings = append(o.findings, r.diagFinding(d, source))
-			}
+	if !errors.As(err, &ce) || ce.Timeout > 0 {
+		return o
+	}
+	for _, d := range ce.Diagnostics {
+		if d.Severity == terraform.SeverityError {
+			o.findings = append(o.findings, r.diagFinding(d, source))
 		}
+	}
+	if len(o.findings) > 0 {
+		o.detail = fmt.Sprintf("%s %s failed: %s (listed with the findings)", ce.Binary, ce.Command,
+			plural(len(o.findings), "error", "errors"))
 	}
 	return o
 }

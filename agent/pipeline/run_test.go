@@ -35,7 +35,7 @@ func TestRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"envs/broken", "envs/changes", "envs/dev", "envs/prod", "envs/staged", "envs/ugly"}
+	want := []string{"envs/broken", "envs/changes", "envs/dev", "envs/legacy", "envs/prod", "envs/staged", "envs/ugly"}
 	if got := rootDirs(roots); strings.Join(got, ",") != strings.Join(want, ",") {
 		t.Fatalf("roots = %v, want %v", got, want)
 	}
@@ -73,6 +73,7 @@ func TestRun(t *testing.T) {
 		{dir: "envs/staged", statuses: clean, counts: checks.PlanCounts{Update: 1}},
 		{dir: "envs/ugly", statuses: "fmt:failed init:ok validate:ok policy-hcl:skipped plan:ok policy-plan:skipped", counts: checks.PlanCounts{Create: 1}},
 		{dir: "envs/broken", statuses: "fmt:ok init:ok validate:error policy-hcl:skipped plan:skipped policy-plan:skipped", noPlan: true},
+		{dir: "envs/legacy", statuses: "fmt:failed init:error validate:skipped policy-hcl:skipped plan:skipped policy-plan:skipped", noPlan: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.dir, func(t *testing.T) {
@@ -280,7 +281,7 @@ func TestRunErrors(t *testing.T) {
 		if !errors.Is(err, context.Canceled) {
 			t.Fatalf("Run = %v, want context.Canceled", err)
 		}
-		if got := statuses(rep.Roots[0]); !strings.HasPrefix(got, "fmt:ok init:error") {
+		if got := statuses(rep.Roots[0]); !strings.HasPrefix(got, "fmt:ok init:skipped") {
 			t.Errorf("steps after cancel = %s", got)
 		}
 	})

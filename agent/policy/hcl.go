@@ -1,12 +1,14 @@
 package policy
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
 
 	"github.com/hashicorp/hcl/v2"
@@ -15,9 +17,10 @@ import (
 	"github.com/infra-agent/infra-agent/checks"
 )
 
-// CheckHCL evaluates the policies on every .tf file of the root (each file is
-// one input, as with `conftest test DIR`) and returns the warnings and
-// failures, each at the block it is about.
+// CheckHCL evaluates the policies on every configuration file of the root
+// (each file is one input, as with `conftest test DIR`): .tf files as
+// conftest's hcl2 parser reads them, .tf.json files as its JSON parser does.
+// It returns the warnings and failures, each at the block it is about.
 func (e *Engine) CheckHCL(ctx context.Context, root Root) ([]checks.Finding, error) {
 	res, err := e.EvaluateHCL(ctx, root)
 	return res.Findings, err
@@ -26,7 +29,7 @@ func (e *Engine) CheckHCL(ctx context.Context, root Root) ([]checks.Finding, err
 // EvaluateHCL is CheckHCL with conftest's counts.
 func (e *Engine) EvaluateHCL(ctx context.Context, root Root) (Result, error) {
 	rel := root.rel()
-	names, err := configFiles(root.Dir, false)
+	names, err := configFiles(root.Dir, true)
 	if err != nil {
 		return Result{}, fmt.Errorf("checking %s: %w", rel, err)
 	}
@@ -69,7 +72,7 @@ func (e *Engine) evaluateHCLFile(ctx context.Context, root Root, rel, name strin
 	if err != nil {
 		return Result{}, err
 	}
-	input, err := hclInput(f)
+	input, err := fileInput(f, src, name)
 	if err != nil {
 		return Result{}, fmt.Errorf("converting %s: %w", fileRel, err)
 	}
@@ -86,6 +89,22 @@ func (e *Engine) evaluateHCLFile(ctx context.Context, root Root, rel, name strin
 		res.Findings = append(res.Findings, locateInFile(h, rel, fileRel, blocks))
 	}
 	return res, nil
+}
+
+// fileInput is the input document conftest makes of a configuration file:
+// conftest picks its parser by the last extension, so a .tf.json file is
+// plain JSON to it, and a .tf file goes through its hcl2 parser.
+func fileInput(f *hcl.File, src []byte, name string) (any, error) {
+	if !strings.HasSuffix(name, ".json") {
+		return hclInput(f)
+	}
+	dec := json.NewDecoder(bytes.NewReader(src))
+	dec.UseNumber()
+	var input any
+	if err := dec.Decode(&input); err != nil {
+		return nil, err
+	}
+	return input, nil
 }
 
 // hclInput is the input document conftest's hcl2 parser makes of a file:

@@ -3,6 +3,7 @@ package policy
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -94,5 +95,36 @@ func TestEmptyRoot(t *testing.T) {
 	res, err := compile(t, Options{Paths: []string{"testdata/policies/hcl"}}).EvaluateHCL(context.Background(), Root{Dir: dir, Rel: "empty"})
 	if err != nil || res.Counts.Tests != 0 || len(res.Findings) != 0 {
 		t.Errorf("EvaluateHCL = %+v, %v; want nothing", res, err)
+	}
+}
+
+// .tf.json files are inputs too, read as conftest reads them (its JSON
+// parser: the file's own document), and their findings are placed on their
+// blocks. Before, a root written in JSON passed every policy.
+func TestCheckHCLJSONFiles(t *testing.T) {
+	e := compile(t, Options{Paths: []string{"../../testdata/corpus/conftest/hcl2/policy"}})
+	res, err := e.EvaluateHCL(context.Background(), Root{Dir: "../../testdata/corpus/tfjson", Rel: "tfjson"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// conftest test -p conftest/hcl2/policy tfjson/: "9 tests, 4 passed, 0
+	// warnings, 5 failures" (main.tf.json: 5 failures; variables.tf.json:
+	// 4 passed).
+	if want := (Counts{Tests: 9, Passed: 4, Failures: 5}); res.Counts != want {
+		t.Errorf("counts %+v, want %+v", res.Counts, want)
+	}
+	var got []string
+	for _, f := range res.Findings {
+		got = append(got, fmt.Sprintf("%s:%d %s", f.File, f.Line, f.Message))
+	}
+	want := []string{
+		"tfjson/main.tf.json:4 ASG `my-rule` defines a fully open ingress",
+		"tfjson/main.tf.json:4 AWS resource: \"aws_security_group_rule\" named \"my-rule\" is missing required tags: {\"environment\", \"owner\"}",
+		"tfjson/main.tf.json:12 ALB `my-alb-listener` is using HTTP rather than HTTPS",
+		"tfjson/main.tf.json:12 AWS resource: \"aws_alb_listener\" named \"my-alb-listener\" is missing required tags: {\"environment\", \"owner\"}",
+		"tfjson/main.tf.json:20 AWS resource: \"aws_s3_bucket\" named \"valid\" is missing required tags: {\"environment\", \"owner\"}",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("findings:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }

@@ -1,0 +1,4 @@
+# Only an output changes: terraform shows "Changes to Outputs".
+output "endpoint" {
+  value = "https://v2.example.com"
+}

@@ -1,0 +1,13 @@
+variable "bar" {
+  type = "string"
+}
+
+variable "one" {
+  type = "string"
+}
+
+resource "null_resource" "foo" {
+  triggers = {
+    foo = "bar"
+  }
+}

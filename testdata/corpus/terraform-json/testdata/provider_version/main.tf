@@ -1,0 +1,5 @@
+provider "null" {
+  version = "~> 2.1"
+}
+
+resource "null_resource" "foo" {}

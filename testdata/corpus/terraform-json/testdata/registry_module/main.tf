@@ -1,0 +1,4 @@
+module "module" {
+  source  = "vancluever/module/null"
+  version = "~> 1.0.1"
+}

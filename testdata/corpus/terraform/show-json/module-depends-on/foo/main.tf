@@ -1,0 +1,3 @@
+variable "test_var" {
+  default = "foo-var"
+}

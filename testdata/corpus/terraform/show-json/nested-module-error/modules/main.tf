@@ -1,0 +1,3 @@
+module "more" {
+  source = "./more-modules"
+}

@@ -1,0 +1,3 @@
+resource "test_instance" "test" {
+    ami = "force-replace"
+}
