@@ -114,6 +114,12 @@ type PolicyConfig struct {
 	Namespaces []string `yaml:"namespaces"`
 	// AllNamespaces runs every namespace found in the policies.
 	AllNamespaces bool `yaml:"all_namespaces"`
+	// Data lists JSON or YAML files (or directories of them) the policies
+	// read under data, as conftest's --data does.
+	Data []string `yaml:"data"`
+	// RegoVersion is the Rego syntax the policies are written in: v1 (the
+	// default) or v0, as conftest's --rego-version.
+	RegoVersion string `yaml:"rego_version"`
 }
 
 // CommandsConfig governs `/agent` comment commands.
@@ -192,7 +198,7 @@ func DefaultRepoConfig() RepoConfig {
 		Version:   1,
 		Workflow:  "infra-agent.yml",
 		Terraform: TerraformConfig{Roots: Roots{Auto: true}, Binary: "terraform"},
-		Policy:    PolicyConfig{Paths: []string{"policy"}, Namespaces: []string{"main"}},
+		Policy:    PolicyConfig{Paths: []string{"policy"}, Namespaces: []string{"main"}, RegoVersion: "v1"},
 		Commands:  CommandsConfig{MinPermission: PermissionWrite},
 		Review:    ReviewConfig{Enabled: false, Paths: []string{"**/*.tf", "**/*.tfvars"}},
 		Remediate: RemediateConfig{Label: "infra-agent:remediate"},
@@ -379,6 +385,14 @@ func (c RepoConfig) Validate() error {
 		if err := checkRelPath(p); err != nil {
 			return bad(at("policy", "paths", p), "policy.paths: %v", err)
 		}
+	}
+	for _, p := range c.Policy.Data {
+		if err := checkRelPath(p); err != nil {
+			return bad(at("policy", "data", p), "policy.data: %v", err)
+		}
+	}
+	if c.Policy.RegoVersion != "v0" && c.Policy.RegoVersion != "v1" {
+		return bad(at("policy", "rego_version"), "policy.rego_version must be v0 or v1, got %q", c.Policy.RegoVersion)
 	}
 	for dir, rs := range c.Terraform.RootSettings {
 		if err := checkRelPath(dir); err != nil {

@@ -25,6 +25,8 @@ terraform:
 policy:
   paths: [policy, shared/policy]
   namespaces: [main, terraform]
+  data: [policy/data.yaml]
+  rego_version: v0
 commands:
   min_permission: maintain
 review:
@@ -54,7 +56,8 @@ agent:
 	if cfg.Workflow != "agent.yaml" || cfg.Terraform.Roots.Auto || len(cfg.Terraform.Roots.Dirs) != 2 ||
 		cfg.Terraform.RootSettings["envs/prod"].Workspace != "prod" || cfg.Commands.MinPermission != PermissionMaintain ||
 		!cfg.Review.Enabled || cfg.Remediate.Label != "fix-me" || cfg.Autofix.MaxAttempts != 1 || cfg.Forks != ForksDeny ||
-		cfg.Agent.Provider != "openai" || cfg.Agent.Timeout != 10*time.Minute || !cfg.Agent.AllowDestroy {
+		cfg.Agent.Provider != "openai" || cfg.Agent.Timeout != 10*time.Minute || !cfg.Agent.AllowDestroy ||
+		cfg.Policy.RegoVersion != "v0" || len(cfg.Policy.Data) != 1 || cfg.Policy.Data[0] != "policy/data.yaml" {
 		t.Errorf("parsed config wrong: %+v", cfg)
 	}
 
@@ -66,7 +69,8 @@ agent:
 			}
 			def := DefaultRepoConfig()
 			if cfg.Review.Enabled || len(cfg.Autofix.Checks) != 0 || cfg.Commands.MinPermission != PermissionWrite ||
-				cfg.Forks != ForksStatic || !cfg.Terraform.Roots.Auto || cfg.Agent.MaxTurns != def.Agent.MaxTurns {
+				cfg.Forks != ForksStatic || !cfg.Terraform.Roots.Auto || cfg.Agent.MaxTurns != def.Agent.MaxTurns ||
+				cfg.Policy.RegoVersion != "v1" || cfg.Policy.Data != nil {
 				t.Errorf("%q: not the safe defaults: %+v", doc, cfg)
 			}
 		}
@@ -114,6 +118,8 @@ func TestParseRepoConfigErrors(t *testing.T) {
 		{"tiny timeout", "agent:\n  timeout: 1s\n", 2, "agent.timeout"},
 		{"bad glob", "review:\n  paths:\n    - \"**/*.tf\"\n    - \"[\"\n", 4, "bad pattern"},
 		{"policy path escaping", "policy:\n  paths: [../../policy]\n", 2, "policy.paths"},
+		{"policy data escaping", "policy:\n  paths: [policy]\n  data:\n    - /etc/passwd\n", 4, "policy.data"},
+		{"rego version", "version: 1\npolicy:\n  rego_version: v2\n", 3, "policy.rego_version must be v0 or v1"},
 		{"var file escaping", "terraform:\n  root_settings:\n    prod:\n      var_files:\n        - ../../secrets.tfvars\n", 5, "var_files"},
 		{"too big", "version: 1\n" + strings.Repeat("# padding\n", 30000), 0, "more than the"},
 	}

@@ -44,6 +44,8 @@ import (
 	"github.com/open-policy-agent/opa/v1/storage"
 	"github.com/open-policy-agent/opa/v1/topdown/cache"
 	"github.com/open-policy-agent/opa/v1/version"
+
+	"github.com/infra-agent/infra-agent/config"
 )
 
 // Options says which policies to load and how to evaluate them.
@@ -119,7 +121,7 @@ func Compile(ctx context.Context, opts Options) (*Engine, error) {
 	}
 	loaded, err := conftest.LoadWithData(opts.Paths, opts.DataPaths, conftest.CompilerOptions{RegoVersion: regoVersion, Capabilities: caps})
 	if err != nil {
-		return nil, fmt.Errorf("compiling policies %s: %w", strings.Join(opts.Paths, ", "), err)
+		return nil, loadError(opts, regoVersion, caps, err)
 	}
 	names, err := selectNamespaces(loaded, opts)
 	if err != nil {
@@ -141,6 +143,55 @@ func Compile(ctx context.Context, opts Options) (*Engine, error) {
 		e.namespaces = append(e.namespaces, ns)
 	}
 	return e, nil
+}
+
+// maxLoadErrorLines bounds the lines of a load error kept in the message: a
+// pack in the other Rego syntax fails on every rule.
+const maxLoadErrorLines = 6
+
+// loadError explains why the policies did not load: when they parse in the
+// other Rego version, which setting to change; and never a wall of
+// rego_parse_error lines, only the first few.
+func loadError(opts Options, version string, caps *ast.Capabilities, err error) error {
+	paths := strings.Join(opts.Paths, ", ")
+	msg := shortLoadError(err.Error())
+	if strings.Contains(msg, "rego_parse_error") {
+		other := map[string]string{"v0": "v1", "v1": "v0"}[version]
+		if _, otherErr := conftest.LoadWithData(opts.Paths, opts.DataPaths, conftest.CompilerOptions{RegoVersion: other, Capabilities: caps}); otherErr == nil {
+			return fmt.Errorf("compiling policies %s: they are written in Rego %s syntax, which Rego %s does not parse: "+
+				"set policy.rego_version: %s in %s (or pass --rego-version %s to infra-agent check); %s parsing said: %s",
+				paths, other, version, other, config.RepoConfigPath, other, version, msg)
+		}
+	}
+	return fmt.Errorf("compiling policies %s: %s", paths, msg)
+}
+
+// shortLoadError keeps the first lines of a load error and counts the rest.
+func shortLoadError(msg string) string {
+	lines := strings.Split(strings.TrimSpace(msg), "\n")
+	if len(lines) <= maxLoadErrorLines {
+		return strings.Join(lines, "\n")
+	}
+	return strings.Join(lines[:maxLoadErrorLines], "\n") + fmt.Sprintf("\n(and %d more lines)", len(lines)-maxLoadErrorLines)
+}
+
+// ConfigOptions returns the Options of a repository's policy settings
+// (.github/infra-agent.yml), their paths under repoDir.
+func ConfigOptions(repoDir string, c config.PolicyConfig) Options {
+	join := func(paths []string) []string {
+		out := make([]string, len(paths))
+		for i, p := range paths {
+			out[i] = filepath.Join(repoDir, filepath.FromSlash(p))
+		}
+		return out
+	}
+	return Options{
+		Paths:         join(c.Paths),
+		DataPaths:     join(c.Data),
+		Namespaces:    c.Namespaces,
+		AllNamespaces: c.AllNamespaces,
+		RegoVersion:   c.RegoVersion,
+	}
 }
 
 // Versions reports the conftest and OPA versions the Engine is built with.

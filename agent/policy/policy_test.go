@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/infra-agent/infra-agent/checks"
+	"github.com/infra-agent/infra-agent/config"
 )
 
 // compile compiles policies for a test.
@@ -348,5 +349,65 @@ func TestConcurrentUse(t *testing.T) {
 		if err := <-errs; err != nil {
 			t.Error(err)
 		}
+	}
+}
+
+// A pack written in Rego v0 fails to parse as v1 on every rule; the error
+// says which setting to use, and keeps a few of the parse errors, not all.
+func TestCompileRegoVersionHint(t *testing.T) {
+	const pack = "testdata/scalr/aws"
+	_, err := Compile(context.Background(), Options{Paths: []string{pack}, Namespaces: []string{"terraform"}})
+	if err == nil {
+		t.Fatal("a Rego v0 pack compiled as v1")
+	}
+	msg := err.Error()
+	for _, want := range []string{"written in Rego v0 syntax", "policy.rego_version: v0", "--rego-version v0", "rego_parse_error", "more lines)"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("error does not say %q:\n%s", want, msg)
+		}
+	}
+	if n := strings.Count(msg, "rego_parse_error"); n > maxLoadErrorLines {
+		t.Errorf("error repeats %d parse errors:\n%s", n, msg)
+	}
+	// And the other way round: a v1 policy read as v0.
+	_, err = Compile(context.Background(), Options{Paths: []string{"testdata/policies/v1-syntax"}, RegoVersion: "v0"})
+	if err == nil || !strings.Contains(err.Error(), "set policy.rego_version: v1") {
+		t.Errorf("v1 policies compiled as v0: %v", err)
+	}
+}
+
+// The same pack loads with rego_version v0 and its data files, as conftest
+// loads it with --rego-version v0 --data, and finds what its own mocks say.
+func TestPackWithData(t *testing.T) {
+	const pack = "testdata/scalr/aws/enforce_sec_group"
+	e := compile(t, Options{Paths: []string{pack}, DataPaths: []string{pack + "/enforce_sec_group_mock.json"},
+		Namespaces: []string{"terraform"}, RegoVersion: "v0"})
+	var doc struct {
+		Mock map[string]json.RawMessage `json:"mock"`
+	}
+	if err := json.Unmarshal(readFile(t, pack+"/enforce_sec_group_mock.json"), &doc); err != nil {
+		t.Fatal(err)
+	}
+	root := Root{Dir: "testdata/repo/envs/s3", Rel: "envs/s3"}
+	for name, wantFail := range map[string]bool{"valid": false, "invalid": true} {
+		res, err := e.EvaluatePlan(context.Background(), root, doc.Mock[name])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := res.Counts.Failures > 0; got != wantFail {
+			t.Errorf("mock %s: counts %+v, want failures %v", name, res.Counts, wantFail)
+		}
+	}
+}
+
+// ConfigOptions turns the repository's policy settings into engine options
+// under the checkout.
+func TestConfigOptions(t *testing.T) {
+	got := ConfigOptions("/repo", config.PolicyConfig{Paths: []string{"policy"}, Data: []string{"policy/data.yaml"},
+		Namespaces: []string{"main"}, RegoVersion: "v0", AllNamespaces: true})
+	want := Options{Paths: []string{filepath.FromSlash("/repo/policy")}, DataPaths: []string{filepath.FromSlash("/repo/policy/data.yaml")},
+		Namespaces: []string{"main"}, RegoVersion: "v0", AllNamespaces: true}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("ConfigOptions = %+v, want %+v", got, want)
 	}
 }

@@ -34,13 +34,15 @@ flags:
 
 // checkFlags are the parsed arguments of `infra-agent check`.
 type checkFlags struct {
-	policies   []string
-	namespaces []string
-	format     string
-	noPlan     bool
-	terraform  string
-	quiet      bool
-	dirs       []string
+	policies    []string
+	data        []string
+	regoVersion string
+	namespaces  []string
+	format      string
+	noPlan      bool
+	terraform   string
+	quiet       bool
+	dirs        []string
 }
 
 // listFlag is a repeatable string flag.
@@ -65,6 +67,8 @@ func parseCheckFlags(args []string, stderr io.Writer) (checkFlags, error) {
 	fs := flag.NewFlagSet("check", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Var(listFlag{&f.policies}, "policy", "Rego policy file or directory (repeatable); none: no policy steps")
+	fs.Var(listFlag{&f.data}, "data", "JSON or YAML data file or directory the policies read under data (repeatable)")
+	fs.StringVar(&f.regoVersion, "rego-version", "v1", "Rego syntax of the policies: v1 or v0")
 	fs.Var(listFlag{&f.namespaces}, "namespace", "Rego package to evaluate (repeatable; default main)")
 	fs.StringVar(&f.format, "format", "text", "report format: text, markdown or json")
 	fs.BoolVar(&f.noPlan, "no-plan", false, "no plan: fmt, init -backend=false, validate and policy on the HCL only")
@@ -88,6 +92,9 @@ func parseCheckFlags(args []string, stderr io.Writer) (checkFlags, error) {
 	case "text", "markdown", "json":
 	default:
 		return f, fmt.Errorf("--format must be text, markdown or json, not %q", f.format)
+	}
+	if f.regoVersion != "v0" && f.regoVersion != "v1" {
+		return f, fmt.Errorf("--rego-version must be v0 or v1, not %q", f.regoVersion)
 	}
 	if len(f.dirs) == 0 {
 		return f, errors.New("no directory given")
@@ -119,12 +126,13 @@ func runCheck(ctx context.Context, args []string, getenv func(string) string, io
 		NoPlan:    f.noPlan,
 	}
 	if len(f.policies) > 0 {
-		opts.Policy, err = policy.Compile(ctx, policy.Options{Paths: f.policies, Namespaces: f.namespaces})
+		opts.Policy, err = policy.Compile(ctx, policy.Options{Paths: f.policies, DataPaths: f.data,
+			Namespaces: f.namespaces, RegoVersion: f.regoVersion})
 		if err != nil {
 			return &exitError{code: 2, err: fmt.Errorf("check: %w", err)}
 		}
-	} else if len(f.namespaces) > 0 {
-		return usageError("check: --namespace needs --policy")
+	} else if len(f.namespaces)+len(f.data) > 0 {
+		return usageError("check: --namespace and --data need --policy")
 	}
 	if !f.quiet {
 		opts.Progress = progressPrinter(io.err)
