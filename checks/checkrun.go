@@ -185,19 +185,27 @@ func annotationOf(f Finding) Annotation {
 	}
 	var details []string
 	for _, d := range []struct{ name, v string }{
-		{"resource", f.Address}, {"policy", f.Policy}, {"rule", ruleName(f)}, {"root", f.Root},
+		{"resource", f.Address}, {"policy id", f.PolicyID}, {"policy", f.Policy}, {"rule", ruleName(f)}, {"root", f.Root},
 	} {
 		if d.v != "" {
 			details = append(details, d.name+": "+d.v)
 		}
+	}
+	message, title := f.Message, ruleName(f)
+	if policyFinding(f) {
+		// Annotations are plain text: the message's markup is taken out.
+		message = messagePlain(message)
+	}
+	if f.PolicyID != "" {
+		title = f.PolicyID + ": " + title
 	}
 	return Annotation{
 		Path:       f.File,
 		StartLine:  start,
 		EndLine:    max(f.EndLine, start),
 		Level:      level,
-		Message:    truncate(Redact(cmp.Or(f.Message, "(no message)")), maxAnnotationMessage),
-		Title:      truncate(Redact(ruleName(f)), maxAnnotationTitle),
+		Message:    truncate(Redact(cmp.Or(message, "(no message)")), maxAnnotationMessage),
+		Title:      truncate(Redact(title), maxAnnotationTitle),
 		RawDetails: truncate(Redact(strings.Join(details, "\n")), maxAnnotationMessage),
 	}
 }

@@ -11,16 +11,18 @@ import (
 // with the punctuation markdown acts on escaped.
 func escapeMarkdown(s string) string {
 	var b strings.Builder
-	for _, r := range oneLine(s) {
-		switch r {
-		case '\\', '`', '*', '_', '[', ']', '<', '>', '|', '#', '~', '!', '&', '@':
-			b.WriteByte('\\')
-			b.WriteRune(r)
-		default:
-			b.WriteRune(r)
-		}
-	}
+	escapeInto(&b, oneLine(s))
 	return b.String()
+}
+
+// escapeInto writes s with the punctuation markdown acts on escaped.
+func escapeInto(b *strings.Builder, s string) {
+	for _, r := range s {
+		if r < 0x80 && strings.IndexByte(markdownPunctuation, byte(r)) >= 0 {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
 }
 
 // rootStatus summarises a root's pipeline run in a few words: the first of

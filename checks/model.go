@@ -36,6 +36,9 @@ type Finding struct {
 	Address string `json:"address,omitempty"`
 	// Root is the root module directory the finding came from.
 	Root string `json:"root,omitempty"`
+	// PolicyID is the policy's own id for the rule (its result's policyId,
+	// policy_id, id or rule_id), shown beside the finding.
+	PolicyID string `json:"policy_id,omitempty"`
 	// Metadata is what the policy attached to its result besides msg and _loc
 	// (conftest's result metadata: a policy id, severity, links, and the fix
 	// the agent may apply deterministically). Values are JSON-shaped.

@@ -89,9 +89,9 @@ func RenderText(r Report, color bool) string {
 			if loc := location(f); loc != "" {
 				b.WriteString(terminalText(loc) + " ")
 			}
-			b.WriteString(oneLine(f.Message))
+			b.WriteString(oneLine(messagePlain(f.Message)))
 			if rule := ruleName(f); rule != "" {
-				b.WriteString(p(dim, " ["+terminalText(strings.TrimSpace(rule+" "+f.Policy))+"]"))
+				b.WriteString(p(dim, " ["+terminalText(strings.Join(strings.Fields(f.PolicyID+" "+rule+" "+f.Policy), " "))+"]"))
 			}
 			b.WriteString("\n")
 		}
@@ -199,12 +199,37 @@ type jsonFinding struct {
 }
 
 // redactFinding redacts every text of a finding: policy messages, addresses
-// (for_each keys are values) and names all come from user content.
+// (for_each keys are values), names and metadata all come from user content.
 func redactFinding(f Finding) Finding {
-	for _, s := range []*string{&f.Message, &f.File, &f.Source, &f.Policy, &f.Namespace, &f.Rule, &f.Address, &f.Root} {
+	for _, s := range []*string{&f.Message, &f.File, &f.Source, &f.Policy, &f.Namespace, &f.Rule, &f.Address, &f.Root, &f.PolicyID} {
 		*s = Redact(*s)
 	}
+	if f.Metadata != nil {
+		f.Metadata, _ = redactJSON(f.Metadata).(map[string]any)
+	}
 	return f
+}
+
+// redactJSON returns a copy of a JSON value with its strings, keys included,
+// redacted.
+func redactJSON(v any) any {
+	switch t := v.(type) {
+	case string:
+		return Redact(t)
+	case map[string]any:
+		out := make(map[string]any, len(t))
+		for k, x := range t {
+			out[Redact(k)] = redactJSON(x)
+		}
+		return out
+	case []any:
+		out := make([]any, len(t))
+		for i, x := range t {
+			out[i] = redactJSON(x)
+		}
+		return out
+	}
+	return v
 }
 
 type jsonRoot struct {

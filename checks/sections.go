@@ -144,7 +144,7 @@ func findingItems(fs []Finding) []item {
 }
 
 // findingMarkdown renders a finding as a list item:
-// "- ❌ `envs/prod/main.tf:12` S3 bucket must be private — `main.deny` in `s3.rego` (`aws_s3_bucket.logs`)".
+// "- ❌ `envs/prod/main.tf:12` S3 bucket must be private — `S3-001` · `main.deny` in `s3.rego` (`aws_s3_bucket.logs`)".
 func findingMarkdown(f Finding) string {
 	icon := "⚠️"
 	if f.Severity == SeverityFailure {
@@ -155,9 +155,17 @@ func findingMarkdown(f Finding) string {
 	if loc := location(f); loc != "" {
 		b.WriteString(inlineCode(loc) + " ")
 	}
-	b.WriteString(escapeMarkdown(f.Message))
+	if policyFinding(f) {
+		b.WriteString(messageMarkdown(f.Message))
+	} else {
+		b.WriteString(escapeMarkdown(f.Message))
+	}
 	if rule := ruleName(f); rule != "" {
-		b.WriteString(" — " + inlineCode(rule))
+		b.WriteString(" — ")
+		if f.PolicyID != "" {
+			b.WriteString(inlineCode(f.PolicyID) + " · ")
+		}
+		b.WriteString(inlineCode(rule))
 		if f.Policy != "" {
 			b.WriteString(" in " + inlineCode(f.Policy))
 		}

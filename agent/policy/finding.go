@@ -2,8 +2,10 @@ package policy
 
 import (
 	"cmp"
+	"encoding/json"
 	"path/filepath"
 	"slices"
+	"strconv"
 
 	"github.com/infra-agent/infra-agent/checks"
 )
@@ -38,11 +40,30 @@ func newFinding(h hit, root string) checks.Finding {
 	}
 	if len(h.result.Metadata) > 0 {
 		f.Metadata = h.result.Metadata
+		f.PolicyID = policyID(h.result.Metadata)
 	}
 	if h.warning {
 		f.Severity = checks.SeverityWarning
 	}
 	return f
+}
+
+// policyID returns the rule id a result's metadata names, or "": the keys
+// policy packs put it under, in order.
+func policyID(meta map[string]any) string {
+	for _, k := range []string{"policyId", "policy_id", "policyID", "id", "rule_id", "ruleId"} {
+		switch v := meta[k].(type) {
+		case string:
+			if v != "" {
+				return v
+			}
+		case json.Number:
+			return v.String()
+		case float64:
+			return strconv.FormatFloat(v, 'f', -1, 64)
+		}
+	}
+	return ""
 }
 
 // declaredLine returns the place a result's _loc names. Its file is relative

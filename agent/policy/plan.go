@@ -60,6 +60,9 @@ func (e *Engine) EvaluatePlanDocument(ctx context.Context, root Root, doc map[st
 			return Result{}, fmt.Errorf("locating findings of %s: %w", rel, err)
 		}
 		f.Message = mask(f.Message)
+		if f.Metadata != nil {
+			f.Metadata, _ = maskJSON(f.Metadata, mask).(map[string]any)
+		}
 		res.Findings = append(res.Findings, f)
 	}
 	sortFindings(res.Findings)

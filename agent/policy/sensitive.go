@@ -2,6 +2,7 @@ package policy
 
 import (
 	"cmp"
+	"regexp"
 	"slices"
 	"strings"
 )
@@ -20,10 +21,11 @@ const minSensitiveLen = 3
 // that quotes its input would otherwise put them in a check run; secret
 // redaction only catches the values that look like secrets.
 func sensitiveMasker(plan any) func(string) string {
-	seen := map[string]bool{}
+	m := masker{values: map[string]bool{}, lengths: map[byte][]int{}}
 	add := func(s string) {
-		if len(s) >= minSensitiveLen {
-			seen[s] = true
+		if len(s) >= minSensitiveLen && !m.values[s] {
+			m.values[s] = true
+			m.lengths[s[0]] = append(m.lengths[s[0]], len(s))
 		}
 	}
 	doc, _ := plan.(map[string]any)
@@ -50,20 +52,96 @@ func sensitiveMasker(plan any) func(string) string {
 			collectSensitive(field(v, "default"), true, false, add)
 		}
 	}
-	if len(seen) == 0 {
+	if len(m.values) == 0 {
 		return func(s string) string { return s }
 	}
-	// Longest first, so a value that contains another is masked whole.
-	values := make([]string, 0, len(seen))
-	for s := range seen {
-		values = append(values, s)
+	for b, ls := range m.lengths {
+		// Longest first, so a value that contains another is masked whole.
+		slices.SortFunc(ls, func(x, y int) int { return cmp.Compare(y, x) })
+		m.lengths[b] = slices.Compact(ls)
 	}
-	slices.SortFunc(values, func(a, b string) int { return cmp.Or(cmp.Compare(len(b), len(a)), cmp.Compare(a, b)) })
-	pairs := make([]string, 0, 2*len(values))
-	for _, s := range values {
-		pairs = append(pairs, s, sensitivePlaceholder)
+	return m.mask
+}
+
+// masker masks whole sensitive values in text.
+type masker struct {
+	values map[string]bool
+	// lengths lists the lengths of the values by their first byte, longest
+	// first.
+	lengths map[byte][]int
+}
+
+// addressRE finds what reads as a Terraform address (null_resource.bar,
+// module.net.aws_s3_bucket.logs["a"]): a sensitive value is never masked
+// inside one, where it is only a name that happens to be equal.
+var addressRE = regexp.MustCompile(`(?:[A-Za-z_][A-Za-z0-9_-]*(?:\[[^\]]*\])?\.)+[A-Za-z_][A-Za-z0-9_-]*(?:\[[^\]]*\])?`)
+
+// mask replaces each whole occurrence of a sensitive value in s: one that
+// neither starts nor ends inside a word, nor lies inside an address. A value
+// is never masked inside another word ("bar" in "barn") or in an address
+// ("bar" in null_resource.bar).
+func (m masker) mask(s string) string {
+	spans := addressRE.FindAllStringIndex(s, -1)
+	var b strings.Builder
+	last := 0
+	for i := 0; i < len(s); i++ {
+		if i > 0 && wordByte(s[i-1]) && wordByte(s[i]) {
+			continue
+		}
+		for _, n := range m.lengths[s[i]] {
+			j := i + n
+			if j > len(s) || j < len(s) && wordByte(s[j]) && wordByte(s[j-1]) || !m.values[s[i:j]] || insideSpan(spans, i, j) {
+				continue
+			}
+			b.WriteString(s[last:i])
+			b.WriteString(sensitivePlaceholder)
+			last = j
+			i = j - 1
+			break
+		}
 	}
-	return strings.NewReplacer(pairs...).Replace
+	if last == 0 {
+		return s
+	}
+	b.WriteString(s[last:])
+	return b.String()
+}
+
+// insideSpan reports whether [i, j) lies within one of the spans without
+// covering it whole.
+func insideSpan(spans [][]int, i, j int) bool {
+	for _, sp := range spans {
+		if i < sp[1] && j > sp[0] && !(i <= sp[0] && j >= sp[1]) {
+			return true
+		}
+	}
+	return false
+}
+
+func wordByte(c byte) bool {
+	return c == '_' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= 0x80
+}
+
+// maskJSON returns a copy of a JSON value (a result's metadata) with mask
+// applied to its strings.
+func maskJSON(v any, mask func(string) string) any {
+	switch t := v.(type) {
+	case string:
+		return mask(t)
+	case map[string]any:
+		out := make(map[string]any, len(t))
+		for k, x := range t {
+			out[k] = maskJSON(x, mask)
+		}
+		return out
+	case []any:
+		out := make([]any, len(t))
+		for i, x := range t {
+			out[i] = maskJSON(x, mask)
+		}
+		return out
+	}
+	return v
 }
 
 // collectModuleValues collects the sensitive values of a values document
