@@ -7,6 +7,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/infra-agent/infra-agent/internal/testkit"
 )
 
 // renderChecks is what the runner does with a root's plan: parse the JSON and
@@ -68,7 +70,7 @@ func peakHeap(f func()) float64 {
 // BenchmarkRenderPlan10k renders a generated plan of 10,000 resource changes
 // (about 10 MB of JSON) into both check runs' outputs.
 func BenchmarkRenderPlan10k(b *testing.B) {
-	data := generatePlanJSON(b, planSpec{Resources: 10000, Deletes: 5, Replaces: 5})
+	data := testkit.GeneratePlanJSON(b, testkit.PlanSpec{Resources: 10000, Deletes: 5, Replaces: 5})
 	b.SetBytes(int64(len(data)))
 	b.ReportAllocs()
 	runtime.GC()

@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/infra-agent/infra-agent/internal/testkit"
 )
 
 // TestGeneratedPlanWithinLimits renders a generated 10,000-resource plan
@@ -13,8 +15,8 @@ import (
 // keep the counts, list every delete and replace first, and say what they
 // left out.
 func TestGeneratedPlanWithinLimits(t *testing.T) {
-	spec := planSpec{Resources: 10000, Deletes: 4, Replaces: 3}
-	data := generatePlanJSON(t, spec)
+	spec := testkit.PlanSpec{Resources: 10000, Deletes: 4, Replaces: 3}
+	data := testkit.GeneratePlanJSON(t, spec)
 	if len(data) < 8<<20 {
 		t.Fatalf("generated plan is %d bytes, want about 10 MB", len(data))
 	}
@@ -64,8 +66,8 @@ func TestGeneratedPlanWithinLimits(t *testing.T) {
 // TestManyDeletesWithinLimits: when the deletes and replaces alone do not fit,
 // the summary lists as many as fit and says how many of each it cut.
 func TestManyDeletesWithinLimits(t *testing.T) {
-	spec := planSpec{Resources: 4000, Deletes: 2500, Replaces: 1000}
-	planOut, _ := renderChecks(t, generatePlanJSON(t, spec))
+	spec := testkit.PlanSpec{Resources: 4000, Deletes: 2500, Replaces: 1000}
+	planOut, _ := renderChecks(t, testkit.GeneratePlanJSON(t, spec))
 	assertWithinLimits(t, planOut)
 	listed := strings.Count(planOut.Summary, "\n- ⚠ ")
 	m := regexp.MustCompile(`_… ([0-9,]+) more deletes and replaces not shown \(([0-9,]+) delete(?:, ([0-9,]+) replace)?\)`).FindStringSubmatch(planOut.Summary)

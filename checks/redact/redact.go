@@ -1,6 +1,7 @@
 // Package redact hides secrets in text: the one redaction every text
 // infra-agent posts or logs passes (check runs, comments, errors, logs, model
-// context). It has no dependencies, so the server and the runner share it.
+// context). It depends on nothing of infra-agent, so the server and the
+// runner share it.
 package redact
 
 import (
@@ -18,17 +19,27 @@ const (
 	unknownPlaceholder   = "(known after apply)"
 )
 
-// String replaces secret-looking substrings of s with Marker: AWS access
-// key ids and secret keys, GitHub tokens, JWTs, PEM private keys, Google API
-// keys, Slack tokens, bearer tokens, passwords in URLs, and the values of
-// password/secret/token/private_key/api_key-named settings (`name = value`,
-// `name: value`, `"name": "value"`). Every text infra-agent posts or logs
-// passes through it: terraform's `sensitive` marks only what the configuration
-// declares, and findings, errors and summaries quote user content.
+// String replaces secret-looking substrings of s with Marker: whatever
+// gitleaks' rule set finds (cloud, SaaS, CI and package-registry tokens,
+// connection strings, webhook URLs, private keys: some two hundred rules),
+// and infra-agent's own patterns for what those rules let through: AWS
+// access key ids and secret keys, GitHub tokens, JWTs, PEM private keys
+// (escaped or cut short), Google API keys, Slack tokens, bearer tokens,
+// passwords in URLs, Azure storage account keys and SAS signatures, and the
+// values of password/secret/token/private_key/api_key-named settings
+// (`name = value`, `name: value`, `"name": "value"`), whatever their
+// entropy. Every text infra-agent posts or logs passes through it:
+// terraform's `sensitive` marks only what the configuration declares, and
+// findings, errors and summaries quote user content.
 //
 // String is idempotent and safe for concurrent use. It errs on the side of
 // redacting: a false positive costs a hidden value, a miss leaks a credential.
 func String(s string) string {
+	return own(defaultScanner().redact(s))
+}
+
+// own applies infra-agent's own patterns.
+func own(s string) string {
 	for _, r := range redactRules {
 		if r.hint(s) {
 			s = r.apply(s)
@@ -75,6 +86,10 @@ var (
 	slackRE      = regexp.MustCompile(`xox[abposr]-[A-Za-z0-9-]{10,}`)
 	bearerRE     = regexp.MustCompile(`(?i)(\bbearer\s+)[A-Za-z0-9._~+/-]{12,}=*`)
 	urlPasswordR = regexp.MustCompile(`([A-Za-z][A-Za-z0-9+.-]*://[^/\s:@"'<>]+:)[^/\s@"'<>]+@`)
+	// Azure storage account keys in connection strings, and the signature of
+	// shared access signature URLs, whatever their entropy.
+	azureKeyRE = regexp.MustCompile(`(?i)(AccountKey=)[A-Za-z0-9+/]{16,}={0,2}`)
+	azureSigRE = regexp.MustCompile(`([?&]sig=)[A-Za-z0-9%+/=_-]{16,}`)
 	// secretAssignRE finds `name = value`, `name: value` and `"name": "value"`
 	// (and the `-> value` of a rendered diff line) where name looks like a
 	// secret; assignSecret decides per match.
@@ -96,6 +111,8 @@ var redactRules = []redactRule{
 	{containsAny("xox"), replaceWith(slackRE, Marker)},
 	{containsFold("bearer"), replaceWith(bearerRE, "${1}"+Marker)},
 	{containsAny("://"), replaceWith(urlPasswordR, "${1}"+Marker+"@")},
+	{containsFold("accountkey="), replaceWith(azureKeyRE, "${1}"+Marker)},
+	{containsAny("sig="), replaceWith(azureSigRE, "${1}"+Marker)},
 	{containsFold("pass", "secret", "token", "key", "credential"), redactAssignments},
 }
 

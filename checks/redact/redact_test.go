@@ -40,7 +40,19 @@ func TestString(t *testing.T) {
 		{"oidc claim names stay", `"token.actions.githubusercontent.com:sub": "repo:o/r:*"`, `"token.actions.githubusercontent.com:sub": "repo:o/r:*"`},
 		{"git sha stays", "commit 0123456789abcdef0123456789abcdef01234567", "commit 0123456789abcdef0123456789abcdef01234567"},
 		{"sha256 base64 stays", "source_code_hash = Fne61Y/F2pmVywaVqIYcztFMK3LNeMJKpWFNnxDdGTw=", "source_code_hash = Fne61Y/F2pmVywaVqIYcztFMK3LNeMJKpWFNnxDdGTw="},
+		// What gitleaks' rules find (its keywords, patterns and entropy).
+		{"azure storage connection string", "DefaultEndpointsProtocol=https;AccountName=prodlogs;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;EndpointSuffix=core.windows.net",
+			"DefaultEndpointsProtocol=https;AccountName=prodlogs;AccountKey=(redacted);EndpointSuffix=core.windows.net"},
+		{"slack webhook url", `url = "https://hooks.slack.com/services/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"`, `url = "(redacted)"`},
+		{"gitlab token", "GITLAB_TOKEN glpat-xZ8kQ2mX7pL4vN9rT1yW in the log", "GITLAB_TOKEN (redacted) in the log"},
+		{"stripe key", "stripe: sk_live_51Hq8ZkLb2mQ7vR4tW8yB3nL6cF1dK9sP0aE", "stripe: (redacted)"},
+		{"npm token", "//registry.npmjs.org/:_authToken=npm_a8Kd93jfLq0ZmX7pW2eR5tY1uI4oP6sD9fGh", "//registry.npmjs.org/:_authToken=(redacted)"},
+		// infra-agent's own patterns for what those rules let through.
+		{"azure key of low entropy", "AccountName=a;AccountKey=aaaaaaaaaaaaaaaaaaaaaaaa==", "AccountName=a;AccountKey=(redacted)"},
+		{"azure sas signature", "https://prodlogs.blob.core.windows.net/c?sv=2022-11-02&sp=rl&sig=kX9pZ2mQ7vR4tW8yB3nL6cF1dK9sP0aEqZ8kQ2mX7pL%3D&se=x",
+			"https://prodlogs.blob.core.windows.net/c?sv=2022-11-02&sp=rl&sig=(redacted)&se=x"},
 		{"plain text stays", "S3 bucket logs must not be public", "S3 bucket logs must not be public"},
+		{"plan text stays", `~ kms_key_id = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"`, `~ kms_key_id = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"`},
 		{"empty", "", ""},
 	}
 	for _, tt := range tests {

@@ -1,4 +1,4 @@
-package checks
+package testkit
 
 import (
 	"bytes"
@@ -8,19 +8,19 @@ import (
 	"testing"
 )
 
-// planSpec describes a generated plan: Resources resource changes, of which
+// PlanSpec describes a generated plan: Resources resource changes, of which
 // the last Deletes and Replaces destroy something (placed last, so rendering
 // must move them to the front); the rest mix creates, updates, reads and
 // no-ops.
-type planSpec struct {
+type PlanSpec struct {
 	Resources         int
 	Deletes, Replaces int
 }
 
-// generatePlanJSON writes `terraform show -json`-shaped output for spec, about
+// GeneratePlanJSON writes `terraform show -json`-shaped output for spec, about
 // 1 KB per resource: nested objects and lists, unknown values, sensitive
 // values, and a secret terraform does not know is one.
-func generatePlanJSON(tb testing.TB, spec planSpec) []byte {
+func GeneratePlanJSON(tb testing.TB, spec PlanSpec) []byte {
 	tb.Helper()
 	var b bytes.Buffer
 	b.WriteString(`{"format_version":"1.2","terraform_version":"1.5.7","planned_values":{"root_module":{}},"resource_changes":[`)
@@ -38,7 +38,7 @@ func generatePlanJSON(tb testing.TB, spec planSpec) []byte {
 	return b.Bytes()
 }
 
-func generatedChange(i int, spec planSpec) map[string]any {
+func generatedChange(i int, spec PlanSpec) map[string]any {
 	dangerFrom := spec.Resources - spec.Deletes - spec.Replaces
 	name := fmt.Sprintf("web_%d", i/100)
 	rc := map[string]any{
