@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# The test command (make test): installs what the tests need — terraform built
-# from the Go module proxy, a throwaway PostgreSQL server from Debian's
-# packages — then runs gofmt, go vet, every test, and short fuzz runs.
+# The test command (make test): installs what the tests need — terraform and
+# OpenTofu built from the Go module proxy, a throwaway PostgreSQL server from
+# Debian's packages — then runs gofmt, go vet, every test, and short fuzz runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,6 +15,12 @@ export PATH="$(dirname "$tf"):$PATH"
 # let terraform die of SIGPIPE under pipefail (it writes in several calls).
 tf_version=$(terraform version 2>/dev/null)
 echo "${tf_version%%$'\n'*}"
+
+step "opentofu"
+TOFU=$(scripts/tofu.sh)
+export TOFU
+tofu_version=$("$TOFU" version 2>/dev/null)
+echo "${tofu_version%%$'\n'*}"
 
 step "postgresql"
 # The cluster lives under /tmp: as root it belongs to the postgres user, which

@@ -411,3 +411,37 @@ func TestConfigOptions(t *testing.T) {
 		t.Errorf("ConfigOptions = %+v, want %+v", got, want)
 	}
 }
+
+// Policies cannot read environment variables: a canary in the environment
+// never reaches a result, on HCL or on a plan.
+func TestPoliciesCannotReadTheEnvironment(t *testing.T) {
+	const canary = "canary-7f3a9c1e-must-not-leak"
+	t.Setenv("INFRA_AGENT_TEST_CANARY", canary)
+	t.Setenv("GITHUB_TOKEN", canary)
+	e := compile(t, Options{Paths: []string{"testdata/policies/env"}})
+	hcl, err := e.EvaluateHCL(context.Background(), Root{Dir: "testdata/repo/envs/prod", Rel: "envs/prod"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan, err := e.EvaluatePlan(context.Background(), Root{Dir: "testdata/repo/envs/prod", Rel: "envs/prod"},
+		readFile(t, "testdata/repo/envs/prod/tfplan.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, res := range []Result{hcl, plan} {
+		if len(res.Findings) == 0 {
+			t.Fatal("the policy produced nothing: the test would pass without looking")
+		}
+		for _, f := range res.Findings {
+			if strings.Contains(f.Message, canary) || strings.Contains(fmt.Sprint(f.Metadata), canary) {
+				t.Errorf("a policy read the environment: %q", f.Message)
+			}
+			if strings.HasPrefix(f.Message, "canary:") || f.Severity == checks.SeverityWarning {
+				t.Errorf("a policy saw an environment variable: %q", f.Message)
+			}
+			if f.Message != "environment: {}" {
+				t.Errorf("message %q, want the empty environment", f.Message)
+			}
+		}
+	}
+}

@@ -270,6 +270,30 @@ func TestCheckBinary(t *testing.T) {
 	}
 }
 
+// TestCheckOpenTofu runs the README's command with --terraform naming the
+// real OpenTofu binary: the same plans and findings as with terraform.
+func TestCheckOpenTofu(t *testing.T) {
+	tofu := testkit.TofuBinary(t)
+	t.Chdir(filepath.Join("..", ".."))
+	res := runCheckIn(t, nil, false, "--quiet", "--policy", "examples/policy", "--format", "json", "--terraform", tofu,
+		"examples/envs/dev", "examples/envs/prod")
+	if res.code != 1 {
+		t.Fatalf("exit code = %d, want 1\nstderr:\n%s", res.code, res.stderr)
+	}
+	r := decodeReport(t, res.stdout)
+	if r.Versions["tofu"] == "" || r.Versions["terraform"] != "" {
+		t.Errorf("versions = %v, want tofu's", r.Versions)
+	}
+	for _, root := range r.Roots {
+		if root.Plan == nil || root.Plan.Create != 2 {
+			t.Errorf("%s plan = %+v, want 2 to create", root.Dir, root.Plan)
+		}
+	}
+	if got := findingLines(r); strings.Join(got, "\n") != strings.Join(exampleFindings(), "\n") {
+		t.Errorf("findings:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(exampleFindings(), "\n"))
+	}
+}
+
 // TestExamplePolicies runs the Rego tests next to the example policies, as
 // `opa test examples/policy` would.
 func TestExamplePolicies(t *testing.T) {

@@ -1,6 +1,7 @@
 // Package testkit holds the small helpers several packages' tests share: the
-// real terraform binary, GitHub-signed webhook requests, and a log sink safe
-// for concurrent writers. It is imported only from _test.go files.
+// real terraform and OpenTofu binaries, generated roots and plans, GitHub-signed
+// webhook requests, and a log sink safe for concurrent writers. It is
+// imported only from _test.go files.
 package testkit
 
 import (
@@ -94,6 +95,21 @@ func PostgresSchema(t testing.TB) string {
 	q.Set("search_path", schema)
 	u.RawQuery = q.Encode()
 	return u.String()
+}
+
+// TofuBinary returns the real OpenTofu binary: $TOFU, else tofu on PATH. A
+// missing binary fails the test (the test command builds it), as
+// TerraformBinary does.
+func TofuBinary(t testing.TB) string {
+	t.Helper()
+	if p := os.Getenv("TOFU"); p != "" {
+		return p
+	}
+	p, err := exec.LookPath("tofu")
+	if err != nil {
+		t.Fatalf("the real OpenTofu binary is needed: run the test command (make test), or set TOFU or put tofu on PATH (%v)", err)
+	}
+	return p
 }
 
 // CopyTree copies the directory tree src (a testdata directory) into dst,
