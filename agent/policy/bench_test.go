@@ -154,7 +154,7 @@ func runCLI(b *testing.B, cli string, dirs []string) {
 
 // conftestCLI returns the path of a conftest CLI of cliVersion, building it
 // when none is at hand; the benchmark fails when it cannot get one.
-func conftestCLI(b *testing.B) string {
+func conftestCLI(b testing.TB) string {
 	b.Helper()
 	if p := os.Getenv("CONFTEST"); p != "" {
 		if v := binaryVersion(p); v != cliVersion {

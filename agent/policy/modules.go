@@ -1,7 +1,9 @@
 package policy
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
@@ -119,12 +121,19 @@ func newModuleTree(root Root) *moduleTree {
 	return &moduleTree{root: root, dirs: make(map[string][]block)}
 }
 
-// blocks lists the blocks of every configuration file in dir.
+// blocks lists the blocks of every configuration file in dir. A module
+// directory that is not there, or a file that does not parse, declares
+// nothing: findings are then left without a place, and terraform's own
+// steps report the configuration's problems.
 func (t *moduleTree) blocks(dir, rel string) ([]block, error) {
 	if bs, ok := t.dirs[dir]; ok {
 		return bs, nil
 	}
 	names, err := configFiles(dir, true)
+	if errors.Is(err, fs.ErrNotExist) {
+		t.dirs[dir] = nil
+		return nil, nil
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -137,7 +146,7 @@ func (t *moduleTree) blocks(dir, rel string) ([]block, error) {
 		fileRel := joinRel(rel, name)
 		f, err := parseFile(src, name, fileRel)
 		if err != nil {
-			return nil, err
+			continue
 		}
 		all = append(all, fileBlocks(f, fileRel)...)
 	}
