@@ -205,27 +205,28 @@ func redactFinding(f Finding) Finding {
 		*s = Redact(*s)
 	}
 	if f.Metadata != nil {
-		f.Metadata, _ = redactJSON(f.Metadata).(map[string]any)
+		f.Metadata, _ = MapStrings(f.Metadata, Redact).(map[string]any)
 	}
 	return f
 }
 
-// redactJSON returns a copy of a JSON value with its strings, keys included,
-// redacted.
-func redactJSON(v any) any {
+// MapStrings returns a copy of a decoded JSON value with f applied to its
+// strings, object keys included: to redact or mask a policy result's
+// metadata without changing the result.
+func MapStrings(v any, f func(string) string) any {
 	switch t := v.(type) {
 	case string:
-		return Redact(t)
+		return f(t)
 	case map[string]any:
 		out := make(map[string]any, len(t))
 		for k, x := range t {
-			out[Redact(k)] = redactJSON(x)
+			out[f(k)] = MapStrings(x, f)
 		}
 		return out
 	case []any:
 		out := make([]any, len(t))
 		for i, x := range t {
-			out[i] = redactJSON(x)
+			out[i] = MapStrings(x, f)
 		}
 		return out
 	}

@@ -173,7 +173,7 @@ func compareWithCLI(t *testing.T, in string, got Result, want cliResult, mask fu
 			meta := map[string]any{}
 			for k, x := range v.Metadata {
 				if k != "query" { // the CLI adds the rule's query to the output
-					meta[k] = maskJSON(x, mask)
+					meta[k] = checks.MapStrings(x, mask)
 				}
 			}
 			wantKeys = append(wantKeys, violationKey(mask(v.Msg), meta))

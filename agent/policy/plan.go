@@ -61,7 +61,7 @@ func (e *Engine) EvaluatePlanDocument(ctx context.Context, root Root, doc map[st
 		}
 		f.Message = mask(f.Message)
 		if f.Metadata != nil {
-			f.Metadata, _ = maskJSON(f.Metadata, mask).(map[string]any)
+			f.Metadata, _ = checks.MapStrings(f.Metadata, mask).(map[string]any)
 		}
 		res.Findings = append(res.Findings, f)
 	}

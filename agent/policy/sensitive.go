@@ -122,28 +122,6 @@ func wordByte(c byte) bool {
 	return c == '_' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= 0x80
 }
 
-// maskJSON returns a copy of a JSON value (a result's metadata) with mask
-// applied to its strings.
-func maskJSON(v any, mask func(string) string) any {
-	switch t := v.(type) {
-	case string:
-		return mask(t)
-	case map[string]any:
-		out := make(map[string]any, len(t))
-		for k, x := range t {
-			out[k] = maskJSON(x, mask)
-		}
-		return out
-	case []any:
-		out := make([]any, len(t))
-		for i, x := range t {
-			out[i] = maskJSON(x, mask)
-		}
-		return out
-	}
-	return v
-}
-
 // collectModuleValues collects the sensitive values of a values document
 // ({"outputs", "root_module"}): outputs marked sensitive, and resources'
 // values under their sensitive_values markers, in every child module.

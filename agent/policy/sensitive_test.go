@@ -35,7 +35,7 @@ func TestSensitiveMasker(t *testing.T) {
 		}
 	}
 	meta := map[string]any{"evidence": []any{"token s3cr3t-value"}, "policyId": "X-1"}
-	got := maskJSON(meta, mask).(map[string]any)
+	got := checks.MapStrings(meta, mask).(map[string]any)
 	if got["evidence"].([]any)[0] != "token (sensitive value)" || got["policyId"] != "X-1" {
 		t.Errorf("masked metadata = %v", got)
 	}

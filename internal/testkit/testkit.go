@@ -30,12 +30,18 @@ import (
 // installs it): a test that skipped instead could never fail.
 func TerraformBinary(t testing.TB) string {
 	t.Helper()
-	if p := os.Getenv("TERRAFORM"); p != "" {
+	return binary(t, "TERRAFORM", "terraform")
+}
+
+// binary returns $env, else name found on PATH, else fails the test.
+func binary(t testing.TB, env, name string) string {
+	t.Helper()
+	if p := os.Getenv(env); p != "" {
 		return p
 	}
-	p, err := exec.LookPath("terraform")
+	p, err := exec.LookPath(name)
 	if err != nil {
-		t.Fatalf("the real terraform binary is needed: run the test command (make test), or set TERRAFORM or put terraform on PATH (%v)", err)
+		t.Fatalf("the real %s binary is needed: run the test command (make test), or set %s or put %s on PATH (%v)", name, env, name, err)
 	}
 	return p
 }
@@ -102,14 +108,7 @@ func PostgresSchema(t testing.TB) string {
 // TerraformBinary does.
 func TofuBinary(t testing.TB) string {
 	t.Helper()
-	if p := os.Getenv("TOFU"); p != "" {
-		return p
-	}
-	p, err := exec.LookPath("tofu")
-	if err != nil {
-		t.Fatalf("the real OpenTofu binary is needed: run the test command (make test), or set TOFU or put tofu on PATH (%v)", err)
-	}
-	return p
+	return binary(t, "TOFU", "tofu")
 }
 
 // CopyTree copies the directory tree src (a testdata directory) into dst,
