@@ -279,3 +279,60 @@ func TestConclusions(t *testing.T) {
 		})
 	}
 }
+
+// TestNewChangeKinds renders the plans of the change kinds terraform 1.7 to
+// 1.16 added (generated with terraform, or written from its documented JSON
+// format, in testdata/corpus) and compares with golden files.
+func TestNewChangeKinds(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("..", "testdata", "corpus", "*", "*.plan.json"))
+	if err != nil || len(files) < 10 {
+		t.Fatalf("found %d plans (%v)", len(files), err)
+	}
+	for _, file := range files {
+		name := strings.TrimSuffix(filepath.Base(file), ".plan.json")
+		t.Run(name, func(t *testing.T) {
+			data, err := os.ReadFile(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, err := ParsePlan(data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := Report{Roots: []RootResult{{Dir: name, Steps: []Step{{Name: StepPlan, Status: StepOK}}, Plan: p}},
+				Versions: map[string]string{"terraform": p.TerraformVersion}}
+			out := PlanCheck(r)
+			assertWithinLimits(t, out)
+			js, err := RenderJSON(r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := describeOutput(out) + "\n--- terminal\n" + RenderText(r, false) + "\n--- json\n" + string(js)
+			assertNoSecrets(t, name, got)
+			if strings.Contains(got, "hunter2-action-secret") || strings.Contains(got, "unchanged-value") {
+				t.Error("a sensitive value is shown")
+			}
+			golden(t, "golden/kinds/"+name, got)
+		})
+	}
+}
+
+// A report in which no root planned says so, not "0 to create".
+func TestNothingPlanned(t *testing.T) {
+	r := Report{Roots: []RootResult{{Dir: "envs/a", Steps: []Step{
+		{Name: StepFmt, Status: StepFailed}, {Name: StepInit, Status: StepError, Detail: "terraform init failed: 1 error"},
+		{Name: StepPolicyHCL, Status: StepOK}, {Name: StepPlan, Status: StepSkipped},
+	}}}}
+	text := RenderText(r, false)
+	if !strings.HasPrefix(text, "infra-agent check · 1 root · not planned ·") {
+		t.Errorf("text header: %q", strings.SplitN(text, "\n", 2)[0])
+	}
+	out := PlanCheck(r)
+	if strings.Contains(out.Summary, "0 to create") || !strings.Contains(out.Summary, "· not planned") {
+		t.Errorf("summary:\n%s", out.Summary)
+	}
+	// init is what blocked the root, not the formatting.
+	if !strings.Contains(out.Summary, "❌ init error") {
+		t.Errorf("summary does not name init:\n%s", out.Summary)
+	}
+}

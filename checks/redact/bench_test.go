@@ -57,7 +57,9 @@ func BenchmarkRedactPlan10k(b *testing.B) {
 }
 
 // BenchmarkScannerBuild measures loading and compiling gitleaks' rule set,
-// which String does once per process, on first use.
+// which String does once per process, on first use. Run it alone with
+// -benchtime 1x: that one build is the first of the process, the one a user
+// waits for (later ones find caches warm).
 func BenchmarkScannerBuild(b *testing.B) {
 	for b.Loop() {
 		redact.NewScanner()
