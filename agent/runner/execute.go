@@ -152,21 +152,25 @@ func (j *job) policies(ctx context.Context, plain *http.Client, dir string) (*po
 	}
 	s := j.spec
 	j.setProgress("downloading the policies from " + s.Repository.DefaultBranch)
-	n, err := download(ctx, j.gh, plain, s.Repository.Owner, s.Repository.Name, "refs/heads/"+s.Repository.DefaultBranch, dir, under(paths))
+	// The policies' data files come from the default branch too.
+	keep := under(append(append([]string(nil), paths...), j.cfg.Policy.Data...))
+	n, err := download(ctx, j.gh, plain, s.Repository.Owner, s.Repository.Name, "refs/heads/"+s.Repository.DefaultBranch, dir, keep)
 	if err != nil {
 		return nil, fmt.Errorf("fetching the policies from the default branch: %w", err)
 	}
+	opts := policy.ConfigOptions(dir, j.cfg.Policy)
 	var found []string
-	for _, p := range paths {
-		if _, err := os.Stat(filepath.Join(dir, filepath.FromSlash(p))); err == nil {
-			found = append(found, filepath.Join(dir, filepath.FromSlash(p)))
+	for _, p := range opts.Paths {
+		if _, err := os.Stat(p); err == nil {
+			found = append(found, p)
 		}
 	}
 	if n == 0 || len(found) == 0 {
 		zerolog.Ctx(ctx).Info().Strs(logKeyPaths, paths).Msg("no policies on the default branch")
 		return nil, nil
 	}
-	engine, err := policy.Compile(ctx, policy.Options{Paths: found, Namespaces: j.cfg.Policy.Namespaces, AllNamespaces: j.cfg.Policy.AllNamespaces})
+	opts.Paths = found
+	engine, err := policy.Compile(ctx, opts)
 	if err != nil {
 		return nil, fmt.Errorf("compiling the policies of %s: %w", s.Repository.DefaultBranch, err)
 	}
