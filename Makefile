@@ -21,6 +21,9 @@ bench: terraform
 	PATH="$(CURDIR)/.tools:$$PATH" go test -run '^$$' -bench 'Intake' -benchtime 20000x ./intake/
 	PATH="$(CURDIR)/.tools:$$PATH" go test -run '^$$' -bench 'VersusCLI' -benchtime 5x ./agent/policy/
 	PATH="$(CURDIR)/.tools:$$PATH" go test -run '^$$' -bench 'RenderPlan10k$$|VersusTerraformShow' -benchtime 5x ./checks/
+	PATH="$(CURDIR)/.tools:$$PATH" go test -run '^$$' -bench 'SavedPlanToResults' -benchtime 5x ./agent/pipeline/
+	go test -run '^$$' -bench 'RedactPlan10k' -benchtime 5x ./checks/redact/
+	go test -run '^$$' -bench 'ScannerBuild' -benchtime 1x ./checks/redact/
 	go test -run '^$$' -bench 'RunnerOverhead' -benchtime 20x ./cmd/infra-agent/
 
 build:
