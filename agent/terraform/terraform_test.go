@@ -1,15 +1,19 @@
 package terraform
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/infra-agent/infra-agent/internal/testkit"
 )
 
 func TestValidate(t *testing.T) {
@@ -103,7 +107,8 @@ func TestFormatCheckSyntaxError(t *testing.T) {
 func TestPlanAndShow(t *testing.T) {
 	ctx := context.Background()
 	dir := copyDir(t, "valid")
-	c := newCLI(t, dir, Options{})
+	dataDir := filepath.Join(t.TempDir(), "data")
+	c := newCLI(t, dir, Options{DataDir: dataDir})
 	if err := c.Init(ctx, InitOptions{}); err != nil {
 		t.Fatalf("Init: %v", err)
 	}
@@ -140,10 +145,17 @@ func TestPlanAndShow(t *testing.T) {
 			if plan["terraform_version"] != version {
 				t.Errorf("terraform_version = %v, want %s", plan["terraform_version"], version)
 			}
-			// terraform-json's Plan has no "errored": the document is
-			// terraform's own, not a re-encoding of its structs.
-			if _, ok := plan["errored"]; !ok {
-				t.Error(`plan lacks "errored": ShowPlanJSON returned a re-encoded plan`)
+			// The document is terraform's own, byte for byte, not a
+			// re-encoding of terraform-json's structs.
+			show := exec.Command(testkit.TerraformBinary(t), "show", "-json", out)
+			show.Dir = dir
+			show.Env = append(testEnviron(t), "TF_DATA_DIR="+dataDir, "CHECKPOINT_DISABLE=1")
+			direct, err := show.Output()
+			if err != nil {
+				t.Fatalf("terraform show -json: %v", err)
+			}
+			if !bytes.Equal(raw, direct) {
+				t.Errorf("ShowPlanJSON returned %d bytes, terraform show -json prints %d: not the same document", len(raw), len(direct))
 			}
 			if !strings.Contains(string(raw), `"input":"`+tt.wantInput+`"`) {
 				t.Errorf("plan lacks input %q", tt.wantInput)
