@@ -24,6 +24,7 @@ require (
 	github.com/open-policy-agent/opa v1.21.1
 	github.com/openai/openai-go/v3 v3.100.0
 	github.com/palantir/go-githubapp v0.26.0
+	github.com/pmezard/go-difflib v1.0.1-0.20181226105442-5d4384ee4fb2
 	github.com/prometheus/client_golang v1.25.0
 	github.com/rs/zerolog v1.35.1
 	github.com/tmccombs/hcl2json v0.6.7
