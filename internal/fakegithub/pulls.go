@@ -1,7 +1,6 @@
 package fakegithub
 
 import (
-	"bytes"
 	"fmt"
 	"net/http"
 	"sort"
@@ -32,8 +31,14 @@ func (s *Server) listPullFiles(c *call) reply {
 	return rep
 }
 
-// pullFiles derives each file's status and line counts from the contents seeded at the head and base refs.
+// pullFiles derives each file's status, patch and line counts from the contents seeded at the base ref and the
+// pull request's head.
 func (s *Server) pullFiles(rs *repoState, pr *PullRequest) []any {
+	return s.pullFilesAt(rs, pr, pr.HeadSHA)
+}
+
+// pullFilesAt is pullFiles as of commit sha of the pull request.
+func (s *Server) pullFilesAt(rs *repoState, pr *PullRequest, sha string) []any {
 	names := pr.Files
 	if len(names) > maxPullFiles {
 		names = names[:maxPullFiles]
@@ -41,40 +46,49 @@ func (s *Server) pullFiles(rs *repoState, pr *PullRequest) []any {
 	full := rs.Owner + "/" + rs.Name
 	out := make([]any, 0, len(names))
 	for _, name := range names {
-		head, inHead := s.headFile(rs, pr, name)
-		base, inBase := rs.file(pr.BaseRef, name)
-		status, add, del := "modified", 1, 1
-		switch {
-		case inHead && inBase:
-			add, del = lineDiff(base, head)
-		case inHead:
-			status, add, del = "added", lineCount(head), 0
-		case inBase:
-			status, add, del = "removed", 0, lineCount(base)
-			head = nil
+		status, d := s.fileDiffAt(rs, pr, sha, name)
+		blob := any(fakeSHA(full + ":" + name))
+		if status != "removed" {
+			head, _ := s.fileAt(rs, pr, sha, name)
+			blob = blobSHA(head)
 		}
-		sha := any(blobSHA(head))
-		if status == "removed" {
-			sha = fakeSHA(full + ":" + name)
+		o := object{
+			"sha": blob, "filename": name, "status": status,
+			"additions": d.add, "deletions": d.del, "changes": d.add + d.del,
+			"blob_url":     fmt.Sprintf("%s/%s/blob/%s/%s", htmlBase, full, sha, name),
+			"raw_url":      fmt.Sprintf("%s/%s/raw/%s/%s", htmlBase, full, sha, name),
+			"contents_url": s.apiURL("/repos/%s/contents/%s?ref=%s", full, name, sha),
 		}
-		out = append(out, object{
-			"sha": sha, "filename": name, "status": status,
-			"additions": add, "deletions": del, "changes": add + del,
-			"blob_url":     fmt.Sprintf("%s/%s/blob/%s/%s", htmlBase, full, pr.HeadSHA, name),
-			"raw_url":      fmt.Sprintf("%s/%s/raw/%s/%s", htmlBase, full, pr.HeadSHA, name),
-			"contents_url": s.apiURL("/repos/%s/contents/%s?ref=%s", full, name, pr.HeadSHA),
-		})
+		if d.patch != "" {
+			o["patch"] = d.patch
+		}
+		out = append(out, o)
 	}
 	return out
 }
 
-func (s *Server) headFile(rs *repoState, pr *PullRequest, name string) ([]byte, bool) {
+// fileDiffAt diffs a file of the pull request between its base and commit sha.
+func (s *Server) fileDiffAt(rs *repoState, pr *PullRequest, sha, name string) (string, fileDiff) {
+	head, inHead := s.fileAt(rs, pr, sha, name)
+	base, inBase := rs.file(pr.BaseRef, name)
+	status := "modified"
+	switch {
+	case inHead && !inBase:
+		status = "added"
+	case inBase && !inHead:
+		status = "removed"
+	}
+	return status, diffFiles(base, head)
+}
+
+// fileAt reads a file of the pull request at commit sha, in the head repository (a fork's) or the base one.
+func (s *Server) fileAt(rs *repoState, pr *PullRequest, sha, name string) ([]byte, bool) {
 	if hs := s.st.repo(pr.HeadOwner, pr.HeadRepo); hs != nil {
-		if content, ok := hs.file(pr.HeadSHA, name); ok {
+		if content, ok := hs.file(sha, name); ok {
 			return content, true
 		}
 	}
-	return rs.file(pr.HeadSHA, name)
+	return rs.file(sha, name)
 }
 
 func lines(b []byte) []string {
@@ -82,30 +96,6 @@ func lines(b []byte) []string {
 		return nil
 	}
 	return strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
-}
-
-func lineCount(b []byte) int { return len(lines(b)) }
-
-// lineDiff counts added and deleted lines as multisets: close to git's numbers for the small edits tests make.
-func lineDiff(base, head []byte) (add, del int) {
-	if bytes.Equal(base, head) {
-		return 0, 0
-	}
-	count := map[string]int{}
-	for _, l := range lines(base) {
-		count[l]++
-	}
-	for _, l := range lines(head) {
-		if count[l] > 0 {
-			count[l]--
-		} else {
-			add++
-		}
-	}
-	for _, n := range count {
-		del += n
-	}
-	return add, del
 }
 
 func (s *Server) pullJSON(rs *repoState, pr *PullRequest) object {

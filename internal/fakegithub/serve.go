@@ -95,6 +95,9 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 // handle runs the checks GitHub runs, in GitHub's order, then the operation. It returns the reply and the key of
 // the rate-limit bucket the request counts against ("" when it did not authenticate).
 func (s *Server) handle(c *call) (reply, string) {
+	if c.r.URL.Path == graphqlPath {
+		return s.handleGraphQL(c)
+	}
 	m, found, pathExists := s.api.Match(c.r.Method, c.r.URL.EscapedPath())
 	if !found {
 		r := notFound()
@@ -137,6 +140,22 @@ func (s *Server) handle(c *call) (reply, string) {
 	out := op.handle(s, c)
 	if injected && out.status/100 == 2 {
 		// Applied, and then the answer was lost on its way back.
+		return faultReply(fault), rateKey
+	}
+	return out, rateKey
+}
+
+// handleGraphQL answers a GraphQL request, with the faults injected as for REST.
+func (s *Server) handleGraphQL(c *call) (reply, string) {
+	fault, injected := s.pickFault(c.r)
+	if injected {
+		s.recordFault(c.r, fault)
+		if !fault.afterApplying {
+			return faultReply(fault), ""
+		}
+	}
+	out, rateKey := s.serveGraphQL(c)
+	if injected && out.status/100 == 2 && out.violation == "" {
 		return faultReply(fault), rateKey
 	}
 	return out, rateKey

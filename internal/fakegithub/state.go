@@ -144,6 +144,9 @@ const (
 	runIDBase      = 7_000_000_000
 	workflowIDBase = 9_000_000
 	deliveryIDBase = 30_000_000_000
+	reviewIDBase   = 5_000_000_000
+	// reviewCommentIDBase keeps review comment ids apart from issue comment ids.
+	reviewCommentIDBase = 3_000_000_000
 )
 
 type state struct {
@@ -212,6 +215,9 @@ type repoState struct {
 	runNames   map[string]string // file name -> run-name template
 	dispatches []Dispatch
 	runs       map[int64]*workflowRun
+	// reviews and reviewComments are the pull requests' reviews and their comments, in order.
+	reviews        []*PullReview
+	reviewComments []*reviewComment
 }
 
 type issueComment struct {

@@ -1,0 +1,283 @@
+package fakegithub
+
+import (
+	"fmt"
+	"net/http"
+	"time"
+	"unicode/utf8"
+)
+
+// PullReview is a pull request review as the fake keeps it.
+type PullReview struct {
+	ID       int64
+	Number   int
+	User     string
+	Body     string
+	Event    string // what the request asked: APPROVE, REQUEST_CHANGES, COMMENT, or "" (pending)
+	State    string // COMMENTED, APPROVED, CHANGES_REQUESTED, PENDING
+	CommitID string
+	At       time.Time
+}
+
+// ReviewComment is a pull request review comment: a comment on a line of the diff.
+type ReviewComment struct {
+	ID       int64
+	ReviewID int64
+	User     string
+	Body     string
+	Path     string
+	Side     string // RIGHT or LEFT
+	Line     int
+	// StartLine is the first line of a multi-line comment; 0 for one line.
+	StartLine int
+	CommitID  string
+	// Minimized and MinimizedReason are what GraphQL's minimizeComment set (the reason in lower case, as GitHub
+	// reports it: "resolved", "outdated", ...).
+	Minimized       bool
+	MinimizedReason string
+}
+
+type reviewComment struct {
+	ReviewComment
+	number  int
+	created time.Time
+}
+
+// reviewStates maps a review event to the state the review is in.
+var reviewStates = map[string]string{
+	"APPROVE": "APPROVED", "REQUEST_CHANGES": "CHANGES_REQUESTED", "COMMENT": "COMMENTED", "": "PENDING",
+}
+
+// reviewBody is the body of POST /repos/{owner}/{repo}/pulls/{pull_number}/reviews.
+type reviewBody struct {
+	CommitID string `json:"commit_id"`
+	Body     string `json:"body"`
+	Event    string `json:"event"`
+	Comments []struct {
+		Path      string `json:"path"`
+		Position  *int   `json:"position"`
+		Body      string `json:"body"`
+		Line      int    `json:"line"`
+		Side      string `json:"side"`
+		StartLine int    `json:"start_line"`
+		StartSide string `json:"start_side"`
+	} `json:"comments"`
+}
+
+// unprocessable is GitHub's 422 of the reviews API, whose errors are plain strings; it is a violation.
+func unprocessable(c *call, message string) reply {
+	r := reply{status: http.StatusUnprocessableEntity, body: map[string]any{
+		"message": "Unprocessable Entity", "errors": []string{message},
+		"documentation_url": c.op.desc.DocURL, "status": "422",
+	}}
+	r.violation = message
+	return r
+}
+
+// createReview creates a submitted review with its comments, all or nothing, checking what GitHub checks: the
+// body GitHub requires, the length limits, the commit, and that every comment is on a line of the diff (both
+// ends of a multi-line comment in the same hunk).
+func (s *Server) createReview(c *call) reply {
+	n := int(intParam(c, "pull_number"))
+	rs := c.repo
+	pr := rs.pulls[n]
+	if pr == nil {
+		return notFound()
+	}
+	var b reviewBody
+	if rep := decodeBody(c, &b); rep != nil {
+		return *rep
+	}
+	switch {
+	case (b.Event == "COMMENT" || b.Event == "REQUEST_CHANGES") && b.Body == "":
+		return unprocessable(c, "Body is required when the event is "+b.Event)
+	case utf8.RuneCountInString(b.Body) > maxCommentLength:
+		return unprocessable(c, fmt.Sprintf("Body is too long (maximum is %d characters)", maxCommentLength))
+	case b.CommitID == "":
+		b.CommitID = pr.HeadSHA
+	case !rs.knowsCommit(b.CommitID):
+		return unprocessable(c, "No commit found for SHA: "+b.CommitID)
+	}
+	now := time.Now().UTC().Truncate(time.Second)
+	rv := &PullReview{Number: n, User: appSlug + "[bot]", Body: b.Body, Event: b.Event, State: reviewStates[b.Event],
+		CommitID: b.CommitID, At: now}
+	var comments []*reviewComment
+	for i, cm := range b.Comments {
+		if cm.Side == "" {
+			cm.Side = "RIGHT"
+		}
+		if cm.StartLine != 0 && cm.StartSide == "" {
+			cm.StartSide = cm.Side
+		}
+		if cm.Position != nil {
+			r := ghError(http.StatusNotImplemented, "not implemented by the fake", c.op.desc.DocURL)
+			r.violation = "the fake places review comments by line and side, not by the position GitHub is retiring"
+			return r
+		}
+		if msg := s.checkReviewComment(rs, pr, b.CommitID, cm.Path, cm.Side, cm.StartSide, cm.Line, cm.StartLine); msg != "" {
+			return unprocessable(c, fmt.Sprintf("comments[%d]: %s", i, msg))
+		}
+		if l := utf8.RuneCountInString(cm.Body); l > maxCommentLength {
+			return unprocessable(c, fmt.Sprintf("comments[%d]: Body is too long (maximum is %d characters)", i, maxCommentLength))
+		}
+		comments = append(comments, &reviewComment{ReviewComment: ReviewComment{User: rv.User, Path: cm.Path,
+			Body: cm.Body, Side: cm.Side, Line: cm.Line, StartLine: cm.StartLine, CommitID: b.CommitID}, number: n, created: now})
+	}
+	rv.ID = s.st.nextID(reviewIDBase)
+	rs.reviews = append(rs.reviews, rv)
+	for _, cm := range comments {
+		cm.ID, cm.ReviewID = s.st.nextID(reviewCommentIDBase), rv.ID
+		rs.reviewComments = append(rs.reviewComments, cm)
+	}
+	return ok(http.StatusOK, s.reviewJSON(rs, rv))
+}
+
+// checkReviewComment says why GitHub would refuse a comment, or "".
+func (s *Server) checkReviewComment(rs *repoState, pr *PullRequest, sha, path, side, startSide string, line, start int) string {
+	if side != "RIGHT" && side != "LEFT" || start != 0 && startSide != "RIGHT" && startSide != "LEFT" {
+		return "side must be RIGHT or LEFT"
+	}
+	known := false
+	for _, f := range pr.Files {
+		known = known || f == path
+	}
+	if !known {
+		return "Path could not be resolved"
+	}
+	if line < 1 {
+		return "Line could not be resolved"
+	}
+	_, d := s.fileDiffAt(rs, pr, sha, path)
+	h := d.hunkOf(side, line)
+	if h < 0 {
+		return "Pull request review thread line must be part of the diff"
+	}
+	if start != 0 {
+		if start >= line && startSide == side {
+			return "start_line must precede the end line"
+		}
+		if d.hunkOf(startSide, start) != h {
+			return "Pull request review thread start line must be part of the same hunk as the line"
+		}
+	}
+	return ""
+}
+
+func (s *Server) listReviews(c *call) reply {
+	n := int(intParam(c, "pull_number"))
+	if c.repo.pulls[n] == nil {
+		return notFound()
+	}
+	var all []*PullReview
+	for _, rv := range c.repo.reviews {
+		if rv.Number == n {
+			all = append(all, rv)
+		}
+	}
+	rep := reply{status: http.StatusOK}
+	rep.body = page(s, c, all, &rep, func(rv *PullReview) any { return s.reviewJSON(c.repo, rv) })
+	return rep
+}
+
+func (s *Server) listReviewComments(c *call) reply {
+	n := int(intParam(c, "pull_number"))
+	pr := c.repo.pulls[n]
+	if pr == nil {
+		return notFound()
+	}
+	var all []*reviewComment
+	for _, cm := range c.repo.reviewComments {
+		if cm.number == n {
+			all = append(all, cm)
+		}
+	}
+	rep := reply{status: http.StatusOK}
+	rep.body = page(s, c, all, &rep, func(cm *reviewComment) any { return s.reviewCommentJSON(c.repo, pr, cm) })
+	return rep
+}
+
+func (s *Server) reviewJSON(rs *repoState, rv *PullReview) object {
+	full := rs.Owner + "/" + rs.Name
+	html := fmt.Sprintf("%s/%s/pull/%d#pullrequestreview-%d", htmlBase, full, rv.Number, rv.ID)
+	pull := s.apiURL("/repos/%s/pulls/%d", full, rv.Number)
+	o := object{
+		"id": rv.ID, "node_id": nodeID("PullRequestReview", rv.ID), "user": s.userJSON(rv.User), "body": rv.Body,
+		"state": rv.State, "html_url": html, "pull_request_url": pull, "commit_id": rv.CommitID,
+		"author_association": "NONE",
+		"_links":             object{"html": object{"href": html}, "pull_request": object{"href": pull}},
+	}
+	if rv.State != "PENDING" {
+		o["submitted_at"] = timestamp(rv.At)
+	}
+	return o
+}
+
+// reviewCommentJSON renders a comment as GitHub lists it now: when the lines it was made on changed in the
+// pull request's head since, it is outdated, and GitHub no longer gives it a line or position.
+func (s *Server) reviewCommentJSON(rs *repoState, pr *PullRequest, cm *reviewComment) object {
+	full := rs.Owner + "/" + rs.Name
+	api := s.apiURL("/repos/%s/pulls/comments/%d", full, cm.ID)
+	html := fmt.Sprintf("%s/%s/pull/%d#discussion_r%d", htmlBase, full, cm.number, cm.ID)
+	pull := s.apiURL("/repos/%s/pulls/%d", full, cm.number)
+	_, d := s.fileDiffAt(rs, pr, cm.CommitID, cm.Path)
+	o := object{
+		"url": api, "id": cm.ID, "node_id": nodeID("PullRequestReviewComment", cm.ID),
+		"pull_request_review_id": cm.ReviewID, "diff_hunk": d.diffHunk(cm.Side, cm.Line), "path": cm.Path,
+		"commit_id": cm.CommitID, "original_commit_id": cm.CommitID, "user": s.userJSON(cm.User), "body": cm.Body,
+		"created_at": timestamp(cm.created), "updated_at": timestamp(cm.created), "html_url": html, "pull_request_url": pull,
+		"author_association": "NONE", "original_line": cm.Line, "side": cm.Side, "subject_type": "line",
+		"start_line": nil, "original_start_line": nil, "start_side": nil,
+		"_links": object{"self": object{"href": api}, "html": object{"href": html}, "pull_request": object{"href": pull}},
+	}
+	if cm.StartLine != 0 {
+		o["original_start_line"], o["start_side"] = cm.StartLine, cm.Side
+	}
+	if s.stillCurrent(rs, pr, cm) {
+		o["line"], o["commit_id"] = cm.Line, pr.HeadSHA
+		if cm.StartLine != 0 {
+			o["start_line"] = cm.StartLine
+		}
+	}
+	return o
+}
+
+// stillCurrent reports whether a comment's file is unchanged between the commit it was made on and the pull
+// request's head: GitHub keeps such a comment on its line and outdates it otherwise.
+func (s *Server) stillCurrent(rs *repoState, pr *PullRequest, cm *reviewComment) bool {
+	if cm.CommitID == pr.HeadSHA {
+		return true
+	}
+	then, ok1 := s.fileAt(rs, pr, cm.CommitID, cm.Path)
+	now, ok2 := s.fileAt(rs, pr, pr.HeadSHA, cm.Path)
+	return ok1 && ok2 && string(then) == string(now)
+}
+
+// Reviews returns the reviews of a pull request, in order.
+func (s *Server) Reviews(owner, repo string, number int) []PullReview {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []PullReview
+	if rs := s.st.repo(owner, repo); rs != nil {
+		for _, rv := range rs.reviews {
+			if rv.Number == number {
+				out = append(out, *rv)
+			}
+		}
+	}
+	return out
+}
+
+// ReviewComments returns the review comments of a pull request, in order.
+func (s *Server) ReviewComments(owner, repo string, number int) []ReviewComment {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []ReviewComment
+	if rs := s.st.repo(owner, repo); rs != nil {
+		for _, cm := range rs.reviewComments {
+			if cm.number == number {
+				out = append(out, cm.ReviewComment)
+			}
+		}
+	}
+	return out
+}
