@@ -64,8 +64,11 @@ type Options struct {
 	Store   store.Store
 	Jobs    Jobs
 	Clients githubapp.ClientCreator
-	// APIURL is the GitHub REST API base URL (the server's GITHUB_V3_API_URL).
-	APIURL string
+	// APIURL is the GitHub REST API base URL (the server's GITHUB_V3_API_URL);
+	// GraphQLURL its GraphQL API (GITHUB_V4_API_URL).
+	APIURL, GraphQLURL string
+	// AppSlug is the App's slug, which names its bot user.
+	AppSlug string
 	// Issuer is the Actions OIDC issuer; Audience the server's public URL,
 	// which runners ask their tokens for.
 	Issuer, Audience string
@@ -88,6 +91,8 @@ type Broker struct {
 	jobs      Jobs
 	clients   githubapp.ClientCreator
 	apiURL    string
+	gqlURL    string
+	appSlug   string
 	audience  string
 	verifier  *verifier
 	tokens    *minter
@@ -123,7 +128,8 @@ func New(o Options) (*Broker, error) {
 		o.HeartbeatEvery = wire.HeartbeatEvery
 	}
 	b := &Broker{
-		store: o.Store, jobs: o.Jobs, clients: o.Clients, apiURL: o.APIURL, audience: o.Audience,
+		store: o.Store, jobs: o.Jobs, clients: o.Clients, apiURL: o.APIURL, gqlURL: o.GraphQLURL, appSlug: o.AppSlug,
+		audience:   o.Audience,
 		verifier:   &verifier{issuer: o.Issuer, audience: o.Audience, client: o.HTTPClient, now: o.Now},
 		tokens:     &minter{clients: o.Clients, apiURL: o.APIURL, http: o.HTTPClient, held: map[string]string{}},
 		now:        o.Now,

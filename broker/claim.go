@@ -215,7 +215,7 @@ func (b *Broker) spec(j store.Job, run store.Run, cfg config.RepoConfig, source 
 			DeadlineSeconds: int(cfg.Deadline(j.Kind) / time.Second),
 			ModelTokens:     cfg.Agent.MaxTokens, MaxTurns: cfg.Agent.MaxTurns, MaxPlanRuns: cfg.Agent.MaxPlanRuns,
 		},
-		GitHubAPIURL: b.apiURL,
-		Model:        b.model.access(b.audience, j.ID),
+		GitHubAPIURL: b.apiURL, GitHubGraphQLURL: b.gqlURL, AppSlug: b.appSlug,
+		Model: b.model.access(b.audience, j.ID),
 	}, nil
 }

@@ -237,6 +237,7 @@ func TestClaimIssuesScopedToken(t *testing.T) {
 			if spec.ID != job.ID || spec.Kind != kind || spec.HeadSHA != headSHA || spec.Repository.ID != repoID ||
 				spec.Repository.DefaultBranch != "main" || spec.CheckRunID != job.CheckRunID || spec.RunID != job.RunID ||
 				spec.Budgets.DeadlineSeconds != int(kind.DefaultDeadline()/time.Second) || spec.GitHubAPIURL != w.fake.URL ||
+				spec.GitHubGraphQLURL != w.fake.GraphQLURL() || spec.AppSlug != w.fake.AppSlug() ||
 				!strings.HasPrefix(resp.Session, wire.SessionPrefix) || resp.HeartbeatSeconds != 30 {
 				t.Errorf("claim answer = %+v", resp)
 			}

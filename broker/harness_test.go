@@ -82,7 +82,7 @@ func newWorld(t *testing.T, opt func(*broker.Options)) *world {
 		t.Fatal(err)
 	}
 	o := broker.Options{
-		Store: st, Jobs: w.svc, Clients: clients, APIURL: w.fake.URL, Issuer: w.oidc.URL, Audience: audience,
+		Store: st, Jobs: w.svc, Clients: clients, APIURL: w.fake.URL, GraphQLURL: w.fake.GraphQLURL(), AppSlug: w.fake.AppSlug(), Issuer: w.oidc.URL, Audience: audience,
 		Now: w.clock.Now,
 	}
 	if opt != nil {

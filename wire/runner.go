@@ -131,6 +131,13 @@ type JobSpec struct {
 	// GitHubAPIURL is the REST API the token works against (GitHub
 	// Enterprise Server: https://HOST/api/v3/).
 	GitHubAPIURL string `json:"github_api_url"`
+	// GitHubGraphQLURL is GitHub's GraphQL API (GitHub Enterprise Server:
+	// https://HOST/api/graphql): a review hides the App's earlier comments
+	// through it.
+	GitHubGraphQLURL string `json:"github_graphql_url,omitempty"`
+	// AppSlug is the App's slug; its bot user, "<slug>[bot]", writes the
+	// App's reviews and comments, and only those are read as its own.
+	AppSlug string `json:"app_slug,omitempty"`
 	// Model is the server's model proxy; nil when the server has none.
 	Model *ModelAccess `json:"model,omitempty"`
 }

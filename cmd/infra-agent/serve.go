@@ -152,7 +152,7 @@ func (s *daemon) wire(ctx context.Context, clients githubapp.ClientCreator) erro
 	if err != nil {
 		return err
 	}
-	if s.broker, err = newBroker(s.cfg, s.store, s.svc, clients); err != nil {
+	if s.broker, err = newBroker(s.cfg, s.store, s.svc, clients, s.slug); err != nil {
 		return err
 	}
 	hs, err := handlers.New(handlers.Options{
@@ -297,10 +297,10 @@ func appSlug(ctx context.Context, client *github.Client) (string, error) {
 }
 
 // newBroker builds the runner API from the server's settings.
-func newBroker(cfg config.Server, st store.Store, svc *jobs.Service, clients githubapp.ClientCreator) (*broker.Broker, error) {
+func newBroker(cfg config.Server, st store.Store, svc *jobs.Service, clients githubapp.ClientCreator, slug string) (*broker.Broker, error) {
 	b, err := broker.New(broker.Options{
-		Store: st, Jobs: svc, Clients: clients,
-		APIURL: cfg.GitHub.V3APIURL, Issuer: cfg.OIDCIssuer, Audience: cfg.PublicURL,
+		Store: st, Jobs: svc, Clients: clients, AppSlug: slug,
+		APIURL: cfg.GitHub.V3APIURL, GraphQLURL: cfg.GitHub.V4APIURL, Issuer: cfg.OIDCIssuer, Audience: cfg.PublicURL,
 		HeartbeatEvery: cfg.HeartbeatTimeout / wire.MissedHeartbeats,
 		Model:          broker.ModelOptions{Provider: cfg.Model.Provider, BaseURL: cfg.Model.BaseURL, APIKey: cfg.Model.APIKey},
 	})
