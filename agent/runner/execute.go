@@ -67,12 +67,16 @@ func (j *job) environ() []string {
 func (j *job) execute(ctx context.Context) outcome {
 	switch j.spec.Kind {
 	case wire.KindPlan, wire.KindReview:
-		out, err := j.validate(ctx)
+		c, err := j.validate(ctx)
 		if err != nil {
 			if ctx.Err() != nil {
 				return outcome{} // the caller reports the cancellation or the deadline
 			}
 			return failed(err)
+		}
+		out := j.report(c.report, c.runs, c.pubErr)
+		if j.spec.Kind == wire.KindReview {
+			return j.review(ctx, c, out)
 		}
 		return out
 	case wire.KindFix, wire.KindRemediate:
@@ -89,25 +93,34 @@ func notAvailable(k wire.Kind) outcome {
 			"Nothing was changed or pushed. `/agent plan` and `/agent review` work.\n", k)}
 }
 
+// checked is what the validation pipeline found and published.
+type checked struct {
+	report checks.Report
+	runs   publish.Runs
+	pubErr error
+	// src is the checkout of the job's head.
+	src string
+}
+
 // validate fetches the source and the default branch's policies and runs the
 // validation pipeline, publishing the plan and policy check runs.
-func (j *job) validate(ctx context.Context) (outcome, error) {
+func (j *job) validate(ctx context.Context) (checked, error) {
 	src, pol := filepath.Join(j.dir, "src"), filepath.Join(j.dir, "policy")
 	s := j.spec
 	plain := &http.Client{Timeout: 5 * time.Minute}
 	j.setProgress("downloading the source")
 	n, err := download(ctx, j.gh, plain, s.Repository.Owner, s.Repository.Name, s.HeadSHA, src, nil)
 	if err != nil {
-		return outcome{}, err
+		return checked{}, err
 	}
 	zerolog.Ctx(ctx).Info().Int(logKeyFiles, n).Str(logKeyRef, s.HeadSHA).Msg("source downloaded")
 	engine, err := j.policies(ctx, plain, pol)
 	if err != nil {
-		return outcome{}, err
+		return checked{}, err
 	}
 	roots, err := pipeline.DiscoverRoots(src, j.cfg.Terraform, nil)
 	if err != nil {
-		return outcome{}, fmt.Errorf("finding the root modules: %w", err)
+		return checked{}, fmt.Errorf("finding the root modules: %w", err)
 	}
 
 	pub := publish.New(j.gh.Checks, publish.Target{Owner: s.Repository.Owner, Repo: s.Repository.Name, HeadSHA: s.HeadSHA, ExternalID: s.ID})
@@ -117,7 +130,7 @@ func (j *job) validate(ctx context.Context) (outcome, error) {
 	}
 	runs, err := pub.StartWith(ctx, have)
 	if err != nil {
-		return outcome{}, err
+		return checked{}, err
 	}
 	binary := j.o.Terraform
 	if binary == "" {
@@ -135,11 +148,11 @@ func (j *job) validate(ctx context.Context) (outcome, error) {
 	if err != nil {
 		// Nothing is left in progress: both runs say why.
 		_ = pub.Fail(context.WithoutCancel(ctx), runs, err)
-		return outcome{}, err
+		return checked{}, err
 	}
 	j.setProgress("publishing the results")
 	pubErr := pub.Finish(ctx, runs, report)
-	return j.report(report, runs, pubErr), nil
+	return checked{report: report, runs: runs, pubErr: pubErr, src: src}, nil
 }
 
 // policies fetches the Rego policies from the default branch, never from the

@@ -20,4 +20,7 @@ const (
 	logKeyConclusion  = "conclusion"
 	logKeyCalls       = "github_calls"
 	logKeyTook        = "took"
+	logKeyReview      = "review_id"
+	logKeyUnchanged   = "unchanged"
+	logKeyHidden      = "hidden_comments"
 )

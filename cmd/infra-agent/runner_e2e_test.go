@@ -38,13 +38,24 @@ type runnerWorld struct {
 
 func newRunnerWorld(t *testing.T) *runnerWorld {
 	t.Helper()
-	w := &runnerWorld{fake: world(t), oidc: fakeoidc.New(t), tf: testkit.TerraformBinary(t)}
-	head := readTree(t, filepath.Join("testdata", "runner", "head"))
-	w.fake.SetFiles(e2eOwner, e2eRepo, "topic", head)
-	w.fake.SetFiles(e2eOwner, e2eRepo, "main", readTree(t, filepath.Join("testdata", "runner", "main")))
+	w := newRunnerWorldFrom(t, map[string]string{"topic": "runner/head", "main": "runner/main"}, nil)
+	// A tag named like the default branch, holding the pull request's
+	// permissive policy: the runner must take the branch's.
 	const tagged = "7777777777777777777777777777777777777777"
-	w.fake.SetFiles(e2eOwner, e2eRepo, tagged, head)
+	w.fake.SetFiles(e2eOwner, e2eRepo, tagged, readTree(t, filepath.Join("testdata", "runner", "head")))
 	w.fake.AddTag(e2eOwner, e2eRepo, "main", tagged)
+	return w
+}
+
+// newRunnerWorldFrom is newRunnerWorld with the files of each ref (a branch
+// or a commit) read from a directory under testdata, and more server
+// settings.
+func newRunnerWorldFrom(t *testing.T, trees, settings map[string]string) *runnerWorld {
+	t.Helper()
+	w := &runnerWorld{fake: world(t), oidc: fakeoidc.New(t), tf: testkit.TerraformBinary(t)}
+	for ref, dir := range trees {
+		w.fake.SetFiles(e2eOwner, e2eRepo, ref, readTree(t, filepath.Join("testdata", filepath.FromSlash(dir))))
+	}
 	// A free port, so the public URL (the OIDC audience) is known before the
 	// server starts.
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -54,13 +65,15 @@ func newRunnerWorld(t *testing.T) *runnerWorld {
 	addr := ln.Addr().String()
 	ln.Close()
 	w.db = filepath.Join(t.TempDir(), "infra-agent.db")
-	w.srv = startServerWith(t, w.fake, w.db, map[string]string{
+	env := map[string]string{
 		"INFRA_AGENT_ADDR":              addr,
 		"INFRA_AGENT_PUBLIC_URL":        "http://" + addr,
 		"INFRA_AGENT_OIDC_ISSUER":       w.oidc.URL,
 		"INFRA_AGENT_HEARTBEAT_TIMEOUT": "3s",
 		"INFRA_AGENT_WATCHDOG_INTERVAL": "1s",
-	})
+	}
+	maps.Copy(env, settings)
+	w.srv = startServerWith(t, w.fake, w.db, env)
 	return w
 }
 

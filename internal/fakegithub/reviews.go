@@ -281,3 +281,50 @@ func (s *Server) ReviewComments(owner, repo string, number int) []ReviewComment 
 	}
 	return out
 }
+
+// AddReview adds a submitted review of a pull request by anyone (a human's, a forged one); a zero ID gets a
+// deterministic one, which AddReview returns.
+func (s *Server) AddReview(owner, repo string, number int, rv PullReview) int64 {
+	s.t.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rs := s.mustRepo("AddReview", owner, repo)
+	if rs.pulls[number] == nil {
+		s.t.Fatalf("fakegithub: AddReview: no pull request #%d in %s/%s", number, owner, repo)
+	}
+	if rv.ID == 0 {
+		rv.ID = s.st.nextID(reviewIDBase)
+	}
+	if rv.State == "" {
+		rv.State = "COMMENTED"
+	}
+	if rv.CommitID == "" {
+		rv.CommitID = rs.pulls[number].HeadSHA
+	}
+	rv.Number = number
+	rs.reviews = append(rs.reviews, &rv)
+	return rv.ID
+}
+
+// AddReviewComment adds a review comment on a line of a pull request's diff by anyone; a zero ID gets a
+// deterministic one, which it returns.
+func (s *Server) AddReviewComment(owner, repo string, number int, rc ReviewComment) int64 {
+	s.t.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rs := s.mustRepo("AddReviewComment", owner, repo)
+	if rs.pulls[number] == nil {
+		s.t.Fatalf("fakegithub: AddReviewComment: no pull request #%d in %s/%s", number, owner, repo)
+	}
+	if rc.ID == 0 {
+		rc.ID = s.st.nextID(reviewCommentIDBase)
+	}
+	if rc.Side == "" {
+		rc.Side = "RIGHT"
+	}
+	if rc.CommitID == "" {
+		rc.CommitID = rs.pulls[number].HeadSHA
+	}
+	rs.reviewComments = append(rs.reviewComments, &reviewComment{ReviewComment: rc, number: number, created: time.Now().UTC()})
+	return rc.ID
+}

@@ -1,0 +1,108 @@
+package runner
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/infra-agent/infra-agent/agent/publish"
+	"github.com/infra-agent/infra-agent/checks"
+	"github.com/infra-agent/infra-agent/checks/review"
+)
+
+// review posts the pull request review of a review job, after the plan and
+// policy check runs: the findings on the lines of the diff, a risk summary
+// from the plans, what changed since the last review. The job's check run
+// says what was posted and links to it; a review GitHub would not take
+// fails the job, with the reason.
+func (j *job) review(ctx context.Context, c checked, out outcome) outcome {
+	j.setProgress("posting the review")
+	s := j.spec
+	hc := &http.Client{Transport: j.audit, Timeout: 2 * time.Minute}
+	rv := publish.NewReviewer(j.gh.PullRequests, publish.NewGraphQLHider(j.graphQLURL(), hc), publish.PullRequest{
+		Owner: s.Repository.Owner, Repo: s.Repository.Name, Number: s.Number, HeadSHA: s.HeadSHA,
+		Bot: s.AppSlug + "[bot]", JobID: s.ID,
+	})
+	posted, summary, err := j.postReview(ctx, rv, c)
+	if err != nil {
+		zerolog.Ctx(ctx).Error().Err(err).Msg("posting the review")
+		out.conclusion, out.title = "failure", "The review could not be posted"
+		out.summary = fmt.Sprintf("**Review**: not posted: %s\n\n", checks.Redact(err.Error())) + out.summary
+		return out
+	}
+	zerolog.Ctx(ctx).Info().Int64(logKeyReview, posted.ID).Bool(logKeyUnchanged, posted.Unchanged).
+		Int(logKeyHidden, posted.Hidden).Msg("review posted")
+	out.title = "Review posted: " + out.title
+	if posted.Unchanged {
+		out.title = "No change since the last review"
+	}
+	out.summary = "**Review**: " + summary + "\n" + out.summary
+	return out
+}
+
+// postReview reads the diff and the earlier reviews, builds the review and
+// posts it. It returns what was posted and the check run's words for it.
+func (j *job) postReview(ctx context.Context, rv *publish.Reviewer, c checked) (publish.Posted, string, error) {
+	s := j.spec
+	diff, err := rv.Diff(ctx)
+	if err != nil {
+		return publish.Posted{}, "", err
+	}
+	prior, err := rv.Prior(ctx)
+	if err != nil {
+		return publish.Posted{}, "", err
+	}
+	if prior.State.JobID == s.ID && prior.State.HeadSHA == s.HeadSHA {
+		// This job posted it already (a runner that claimed the job again).
+		return publish.Posted{ID: prior.ReviewID, URL: prior.URL},
+			fmt.Sprintf("[the review](%s) of this job was already posted.\n", prior.URL), nil
+	}
+	in := review.Input{
+		JobID: s.ID, HeadSHA: s.HeadSHA, Report: c.report, Diff: diff, Prior: prior,
+		Risk:      review.RiskOf(c.report, iamType),
+		ModelNote: "No model is configured for reviews.",
+	}
+	if s.Fork {
+		in.ModelNote = "A fork's pull request gets static checks only: no plan, no secrets, no model."
+	}
+	r := review.Build(in)
+	posted, err := rv.Post(ctx, r, prior)
+	if err != nil {
+		return posted, "", err
+	}
+	return posted, r.Summary(posted.URL, posted.HideFailed), nil
+}
+
+// graphQLURL is the job's GraphQL API: the one the server named, else the
+// one beside the REST API (GitHub Enterprise Server: /api/v3 → /api/graphql).
+func (j *job) graphQLURL() string {
+	if j.spec.GitHubGraphQLURL != "" {
+		return j.spec.GitHubGraphQLURL
+	}
+	u, err := url.Parse(j.spec.GitHubAPIURL)
+	if err != nil {
+		return ""
+	}
+	if p := strings.TrimSuffix(u.Path, "/"); strings.HasSuffix(p, "/api/v3") {
+		u.Path = strings.TrimSuffix(p, "/v3") + "/graphql"
+	} else {
+		u.Path = strings.TrimSuffix(u.Path, "/") + "/graphql"
+	}
+	return u.String()
+}
+
+// iamType says which resource types manage identity and access, for the
+// review's risk summary.
+func iamType(t string) bool {
+	for _, k := range []string{"_iam_", "_iam", "aws_iam", "_role", "_policy", "azuread_", "google_service_account"} {
+		if strings.Contains(t, k) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,226 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/infra-agent/infra-agent/checks/review"
+	"github.com/infra-agent/infra-agent/internal/fakegithub"
+	"github.com/infra-agent/infra-agent/wire"
+)
+
+// The pull request's two heads: the first adds a public bucket; the second
+// makes it private and adds a public cache.
+var (
+	reviewHead1 = strings.Repeat("a1", 20)
+	reviewHead2 = strings.Repeat("b2", 20)
+)
+
+// newReviewWorld is a runner world whose default branch opts in to automatic
+// reviews and holds a policy against public buckets and a legacy public
+// bucket, and whose pull request #1 is at its first head.
+func newReviewWorld(t *testing.T) *runnerWorld {
+	t.Helper()
+	// Runners beat every 5 minutes: no progress update lands on a job's check
+	// run, so the calls a job makes are the same from run to run.
+	w := newRunnerWorldFrom(t, map[string]string{"main": "review/main", reviewHead1: "review/head1", reviewHead2: "review/head2"},
+		map[string]string{"INFRA_AGENT_HEARTBEAT_TIMEOUT": "15m"})
+	w.pushPR(reviewHead1)
+	return w
+}
+
+// pushPR moves pull request #1 to head.
+func (w *runnerWorld) pushPR(head string) {
+	w.fake.AddPullRequest(e2eOwner, e2eRepo, fakegithub.PullRequest{
+		Number: e2ePR, Title: "Add a bucket", User: e2eOwner, HeadRef: "topic", HeadSHA: head, BaseRef: "main", Files: []string{"main.tf"},
+	})
+}
+
+// prPayload is a real pull_request payload for pull request #1 at head.
+func prPayload(t *testing.T, action, head string) []byte {
+	return payload(t, "atlantis__githubPullRequestOpenedEvent.json", map[string]any{
+		"action": action, "installation.id": 1, "number": e2ePR, "pull_request.number": e2ePR,
+		"pull_request.head.sha": head, "pull_request.head.ref": "topic", "pull_request.base.ref": "main",
+	})
+}
+
+// dispatched waits for the nth dispatch and returns its job and run.
+func (w *runnerWorld) dispatched(t *testing.T, n int) (string, int64) {
+	t.Helper()
+	eventually(t, fmt.Sprintf("dispatch %d", n), func() bool { return len(w.fake.Dispatches(e2eOwner, e2eRepo)) >= n })
+	d := w.fake.Dispatches(e2eOwner, e2eRepo)[n-1]
+	return fmt.Sprint(d.Inputs[wire.WorkflowInput]), d.RunID
+}
+
+// runJob runs `infra-agent run` for a job in process and returns its output.
+func (w *runnerWorld) runJob(t *testing.T, jobID string, runID int64, extra map[string]string) string {
+	t.Helper()
+	env := w.actionsEnv(t, runID)
+	for k, v := range extra {
+		env[k] = v
+	}
+	var out, errOut bytes.Buffer
+	err := run(context.Background(), []string{"run", "--job", jobID, "--terraform", w.tf},
+		func(k string) string { return env[k] }, stdio{out: &out, err: &errOut})
+	if code := exitCode(err, &errOut); code != 0 {
+		t.Fatalf("infra-agent run exited %d\nstdout:\n%s\nstderr:\n%s\nserver:\n%s", code, out.String(), errOut.String(), w.srv.logs)
+	}
+	return out.String()
+}
+
+// jobCheckRun returns the job's own check run.
+func jobCheckRun(t *testing.T, fake *fakegithub.Server, jobID string) fakegithub.CheckRun {
+	t.Helper()
+	for _, cr := range checkRunsNamed(fake, wire.KindReview.CheckRunName()) {
+		if cr.ExternalID == jobID {
+			return cr
+		}
+	}
+	t.Fatalf("no infra-agent/review check run for job %s", jobID)
+	return fakegithub.CheckRun{}
+}
+
+// TestReviewEndToEnd: a pull request opened in a repository that opts in to
+// automatic reviews → a review job → `infra-agent run` → one review of the
+// App, event COMMENT, with the policy finding on its line of the diff and the
+// finding outside the diff in the body; the job's check run concluded with a
+// link to it; the token revoked. Then a push: the fixed finding's comment is
+// hidden as resolved, the new finding commented, and the body says what
+// changed. Then `/agent review` on the same head: nothing new, no review.
+func TestReviewEndToEnd(t *testing.T) {
+	w := newReviewWorld(t)
+	if got := deliver(t, w.srv.url, "pull_request", "delivery-pr-opened", prPayload(t, "opened", reviewHead1), e2eSecret); got != 200 {
+		t.Fatalf("webhook status %d", got)
+	}
+	jobID, runID := w.dispatched(t, 1)
+	w.runJob(t, jobID, runID, nil)
+
+	reviews := w.fake.Reviews(e2eOwner, e2eRepo, e2ePR)
+	if len(reviews) != 1 {
+		t.Fatalf("%d reviews, want 1", len(reviews))
+	}
+	first := reviews[0]
+	if first.Event != review.Event || first.State != "COMMENTED" || first.CommitID != reviewHead1 || first.User != "infra-agent[bot]" {
+		t.Errorf("review = %+v, want a COMMENT of the App on the head", first)
+	}
+	if !strings.Contains(first.Body, "`main.tf:1` terraform\\_data.legacy is public") || !strings.Contains(first.Body, "### Risk in the plan") ||
+		!strings.Contains(first.Body, "No model is configured") {
+		t.Errorf("the review's body:\n%s", first.Body)
+	}
+	comments := w.fake.ReviewComments(e2eOwner, e2eRepo, e2ePR)
+	if len(comments) != 1 || comments[0].Path != "main.tf" || comments[0].Line != 15 || comments[0].Side != "RIGHT" ||
+		!strings.Contains(comments[0].Body, "terraform\\_data.bucket is public") {
+		t.Fatalf("comments = %+v, want the bucket's finding on main.tf:15", comments)
+	}
+	cr := jobCheckRun(t, w.fake, jobID)
+	reviewURL := fmt.Sprintf("https://github.com/%s/%s/pull/%d#pullrequestreview-%d", e2eOwner, e2eRepo, e2ePR, first.ID)
+	if cr.Status != "completed" || cr.Conclusion != "failure" || !strings.Contains(cr.Output.Summary, reviewURL) ||
+		!strings.HasPrefix(cr.Output.Title, "Review posted") {
+		t.Errorf("the job's check run: %s/%s %q\n%s", cr.Status, cr.Conclusion, cr.Output.Title, cr.Output.Summary)
+	}
+	toks := runnerTokens(w.fake)
+	if len(toks) != 1 || !toks[0].Revoked {
+		t.Errorf("runner tokens = %+v, want one, revoked", toks)
+	}
+	checkManifest(t, w.fake)
+
+	// A push: the bucket is private now, and a public cache is added.
+	w.pushPR(reviewHead2)
+	if got := deliver(t, w.srv.url, "pull_request", "delivery-pr-sync", prPayload(t, "synchronize", reviewHead2), e2eSecret); got != 200 {
+		t.Fatalf("webhook status %d", got)
+	}
+	jobID2, runID2 := w.dispatched(t, 2)
+	w.runJob(t, jobID2, runID2, nil)
+	reviews = w.fake.Reviews(e2eOwner, e2eRepo, e2ePR)
+	if len(reviews) != 2 {
+		t.Fatalf("%d reviews after the push, want 2", len(reviews))
+	}
+	second := reviews[1]
+	if second.Event != review.Event || !strings.Contains(second.Body, "### Since [the last review](") ||
+		!strings.Contains(second.Body, "**1 fixed, 1 new, 1 still open.**") {
+		t.Errorf("the second review's body does not say what changed:\n%s", second.Body)
+	}
+	comments = w.fake.ReviewComments(e2eOwner, e2eRepo, e2ePR)
+	if len(comments) != 2 || !comments[0].Minimized || comments[0].MinimizedReason != "resolved" ||
+		comments[1].Line != 22 || comments[1].Minimized || !strings.Contains(comments[1].Body, "terraform\\_data.cache is public") {
+		t.Errorf("comments after the push = %+v, want the bucket's hidden as resolved and the cache's on line 22", comments)
+	}
+
+	// `/agent review` on the same head: nothing changed, nothing posted.
+	if got := deliver(t, w.srv.url, "issue_comment", "delivery-review-cmd", commentPayload(t, "/agent review"), e2eSecret); got != 200 {
+		t.Fatalf("webhook status %d", got)
+	}
+	jobID3, runID3 := w.dispatched(t, 3)
+	w.runJob(t, jobID3, runID3, nil)
+	if n := len(w.fake.Reviews(e2eOwner, e2eRepo, e2ePR)); n != 2 {
+		t.Errorf("%d reviews after a review of the same head, want still 2", n)
+	}
+	if cr := jobCheckRun(t, w.fake, jobID3); cr.Conclusion == "" || !strings.Contains(cr.Output.Summary, "Nothing changed since [the last review]") {
+		t.Errorf("the third job's check run: %s %q\n%s", cr.Conclusion, cr.Output.Title, cr.Output.Summary)
+	}
+	if n := len(w.fake.ReviewComments(e2eOwner, e2eRepo, e2ePR)); n != 2 {
+		t.Errorf("%d review comments in all, want 2: no pile-up", n)
+	}
+}
+
+// TestReviewCalls pins the calls of an automatic review, server and runner
+// together, from the pull_request webhook to the job's check run concluded
+// (the README quotes them): a first review, and a review after a push that
+// hides a comment.
+func TestReviewCalls(t *testing.T) {
+	w := newReviewWorld(t)
+	deliver(t, w.srv.url, "pull_request", "delivery-calls-1", prPayload(t, "opened", reviewHead1), e2eSecret)
+	jobID, runID := w.dispatched(t, 1)
+	w.runJob(t, jobID, runID, nil)
+	eventually(t, "the job's check run concluded", func() bool { return jobCheckRun(t, w.fake, jobID).Status == "completed" })
+	firstCalls := appCalls(w.fake)
+
+	w.pushPR(reviewHead2)
+	deliver(t, w.srv.url, "pull_request", "delivery-calls-2", prPayload(t, "synchronize", reviewHead2), e2eSecret)
+	jobID2, runID2 := w.dispatched(t, 2)
+	w.runJob(t, jobID2, runID2, nil)
+	eventually(t, "the job's check run concluded", func() bool { return jobCheckRun(t, w.fake, jobID2).Status == "completed" })
+	secondCalls := appCalls(w.fake)[len(firstCalls):]
+
+	repo := "/repos/" + e2eOwner + "/" + e2eRepo
+	run := func(n int) string { return fmt.Sprintf("%s/check-runs/%d", repo, 4_000_000_000+n) }
+	job := func(first int, head string, more ...string) []string {
+		calls := []string{
+			// server, the webhook: configuration, changed paths, the job's check run, dispatch
+			"GET " + repo + "/contents/.github/infra-agent.yml", "GET " + repo + "/pulls/1/files",
+			"POST " + repo + "/check-runs", "POST " + repo + "/actions/workflows/infra-agent.yml/dispatches",
+			// server, the claim: repository ids, configuration, the job's check run in progress
+			"GET " + repo, "GET " + repo + "/contents/.github/infra-agent.yml", "PATCH " + run(first),
+			// runner: source, policies, plan and policy check runs
+			"GET " + repo + "/tarball/" + head, "GET " + repo + "/tarball/refs/heads/main",
+			"POST " + repo + "/check-runs", "POST " + repo + "/check-runs", "PATCH " + run(first+1), "PATCH " + run(first+2),
+			// runner: the review
+			"GET " + repo + "/pulls/1/files", "GET " + repo + "/pulls/1/reviews",
+		}
+		calls = append(calls, more...)
+		// server, the complete: revocation, the job's check run concluded
+		return append(calls, "POST "+repo+"/pulls/1/reviews", "DELETE /installation/token", "PATCH "+run(first))
+	}
+	if want := job(1, reviewHead1); !slices.Equal(firstCalls, want) {
+		t.Errorf("calls of a first review (%d):\n  %s\nwant (%d):\n  %s", len(firstCalls), strings.Join(firstCalls, "\n  "), len(want), strings.Join(want, "\n  "))
+	}
+	if want := job(4, reviewHead2, "GET "+repo+"/pulls/1/comments", "POST /graphql"); !slices.Equal(secondCalls, want) {
+		t.Errorf("calls of a review after a push (%d):\n  %s\nwant (%d):\n  %s", len(secondCalls), strings.Join(secondCalls, "\n  "), len(want), strings.Join(want, "\n  "))
+	}
+}
+
+// appCalls are the calls the server and runners made, without the server's
+// start (GET /app) and its look at the App's deliveries.
+func appCalls(fake *fakegithub.Server) []string {
+	var out []string
+	for _, c := range fake.Calls() {
+		if c != "GET /app" && c != "GET /app/hook/deliveries" {
+			out = append(out, c)
+		}
+	}
+	return out
+}
