@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -223,4 +224,48 @@ func appCalls(fake *fakegithub.Server) []string {
 		}
 	}
 	return out
+}
+
+// TestReviewForkStatic: a pull request from a fork gets the static review:
+// no terraform init or plan, no model, and the body says so.
+func TestReviewForkStatic(t *testing.T) {
+	w := newReviewWorld(t)
+	w.fake.AddPullRequest(e2eOwner, e2eRepo, fakegithub.PullRequest{
+		Number: e2ePR, Title: "Add a bucket", User: "forker", HeadOwner: "forker", HeadRepo: e2eRepo, HeadRef: "topic",
+		HeadSHA: reviewHead1, BaseRef: "main", Files: []string{"main.tf"},
+	})
+	body := payload(t, "atlantis__githubPullRequestOpenedEvent.json", map[string]any{
+		"action": "opened", "installation.id": 1, "number": e2ePR, "pull_request.number": e2ePR,
+		"pull_request.head.sha": reviewHead1, "pull_request.head.ref": "topic", "pull_request.base.ref": "main",
+		"pull_request.head.repo.id": 4242, "pull_request.head.repo.full_name": "forker/" + e2eRepo,
+	})
+	if got := deliver(t, w.srv.url, "pull_request", "delivery-fork", body, e2eSecret); got != 200 {
+		t.Fatalf("webhook status %d", got)
+	}
+	jobID, runID := w.dispatched(t, 1)
+	dump := t.TempDir() + "/env.dump"
+	env := w.actionsEnv(t, runID)
+	var out, errOut bytes.Buffer
+	err := run(context.Background(), []string{"run", "--job", jobID, "--terraform", fakeTerraform(t, w.tf, dump)},
+		func(k string) string { return env[k] }, stdio{out: &out, err: &errOut})
+	if code := exitCode(err, &errOut); code != 0 {
+		t.Fatalf("infra-agent run exited %d\n%s\n%s", code, out.String(), errOut.String())
+	}
+	reviews := w.fake.Reviews(e2eOwner, e2eRepo, e2ePR)
+	if len(reviews) != 1 || reviews[0].Event != review.Event ||
+		!strings.Contains(reviews[0].Body, "A fork's pull request gets static checks only") || !strings.Contains(reviews[0].Body, "No plan ran") {
+		t.Fatalf("reviews = %+v", reviews)
+	}
+	data, _ := os.ReadFile(dump)
+	if !strings.Contains(string(data), "--- fmt") {
+		t.Fatalf("terraform fmt did not run:\n%s", data)
+	}
+	for _, step := range []string{"--- init", "--- plan"} {
+		if strings.Contains(string(data), step) {
+			t.Errorf("terraform ran %q for a fork", step)
+		}
+	}
+	if cr := jobCheckRun(t, w.fake, jobID); cr.Status != "completed" || !strings.Contains(cr.Output.Summary, "#pullrequestreview-") {
+		t.Errorf("the job's check run: %s\n%s", cr.Status, cr.Output.Summary)
+	}
 }
