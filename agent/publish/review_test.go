@@ -196,3 +196,24 @@ func TestHideFailureIsReported(t *testing.T) {
 		t.Errorf("posted %+v; second review:\n%s", posted, reviews[len(reviews)-1].Body)
 	}
 }
+
+// TestPostGivesUp: a review GitHub keeps failing is sent three times at most,
+// each retry after a look, then the error is returned.
+func TestPostGivesUp(t *testing.T) {
+	srv, r := reviewWorld(t, nil)
+	srv.FailNext("POST", `/pulls/1/reviews$`, 10, http.StatusInternalServerError, nil)
+	rv, prior := build(t, r)
+	posted, err := r.Post(context.Background(), rv, prior)
+	if err == nil || posted.Attempts != 3 || len(srv.Reviews(owner, repo, 1)) != 0 {
+		t.Errorf("err %v after %d attempts; want an error after 3", err, posted.Attempts)
+	}
+	looks := 0
+	for _, c := range srv.Calls() {
+		if c == "GET /repos/acme/infra/pulls/1/reviews" {
+			looks++
+		}
+	}
+	if looks != 1+2 { // Prior, then one look before each retry
+		t.Errorf("%d looks at the reviews, want 3", looks)
+	}
+}

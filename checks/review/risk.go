@@ -114,10 +114,7 @@ func exposed(c checks.ResourceChange) string {
 		}
 	}
 	for _, a := range attrs {
-		leaf := a.Path
-		if i := strings.LastIndexAny(leaf, ".]"); i >= 0 {
-			leaf = leaf[i+1:]
-		}
+		leaf := leafName(a.Path)
 		open := strings.Contains(a.After, `"0.0.0.0/0"`) || strings.Contains(a.After, `"::/0"`)
 		switch {
 		case open && (strings.HasPrefix(a.Path, "ingress") || ingressRule):
@@ -134,4 +131,17 @@ func exposed(c checks.ResourceChange) string {
 		}
 	}
 	return ""
+}
+
+// leafName is the attribute an attribute path ends in, without list
+// indexes: ingress[0].cidr_blocks[1] → cidr_blocks.
+func leafName(path string) string {
+	for strings.HasSuffix(path, "]") {
+		i := strings.LastIndexByte(path, '[')
+		if i < 0 {
+			break
+		}
+		path = path[:i]
+	}
+	return path[strings.LastIndexByte(path, '.')+1:]
 }

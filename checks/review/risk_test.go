@@ -73,3 +73,51 @@ func TestResourceType(t *testing.T) {
 		}
 	}
 }
+
+// TestExposure: public flags, a public ACL and firewall sources open to the
+// internet count as exposure; a private database and an egress rule do not.
+func TestExposure(t *testing.T) {
+	plan, err := checks.ParsePlan([]byte(`{"format_version":"1.2","planned_values":{},"resource_changes":[
+		{"address":"aws_db_instance.open","type":"aws_db_instance","change":{"actions":["update"],"before":{"publicly_accessible":false},"after":{"publicly_accessible":true}}},
+		{"address":"aws_db_instance.closed","type":"aws_db_instance","change":{"actions":["update"],"before":{"publicly_accessible":true},"after":{"publicly_accessible":false}}},
+		{"address":"aws_s3_bucket_acl.logs","type":"aws_s3_bucket_acl","change":{"actions":["create"],"after":{"acl":"public-read"}}},
+		{"address":"google_compute_firewall.ssh","type":"google_compute_firewall","change":{"actions":["create"],"after":{"source_ranges":["0.0.0.0/0"]}}},
+		{"address":"azurerm_network_security_rule.rdp","type":"azurerm_network_security_rule","change":{"actions":["create"],"after":{"source_address_prefix":"Internet"}}},
+		{"address":"aws_vpc_security_group_egress_rule.out","type":"aws_vpc_security_group_egress_rule","change":{"actions":["create"],"after":{"cidr_ipv4":"0.0.0.0/0"}}},
+		{"address":"aws_vpc_security_group_ingress_rule.in","type":"aws_vpc_security_group_ingress_rule","change":{"actions":["create"],"after":{"cidr_ipv6":"::/0"}}}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := RiskOf(checks.Report{Roots: []checks.RootResult{{Dir: ".", Plan: plan}}}, nil)
+	got := map[string]string{}
+	for _, n := range r.Network {
+		got[n.Address] = n.Exposure
+	}
+	want := map[string]string{
+		"google_compute_firewall.ssh":            "source open to the internet",
+		"azurerm_network_security_rule.rdp":      "source open to the internet",
+		"aws_vpc_security_group_egress_rule.out": "",
+		"aws_vpc_security_group_ingress_rule.in": "ingress open to the internet",
+	}
+	for addr, w := range want {
+		if g, ok := got[addr]; !ok || g != w {
+			t.Errorf("%s: exposure %q (listed %v), want %q", addr, g, ok, w)
+		}
+	}
+	for _, c := range plan.Changes {
+		switch e := exposed(c); c.Address {
+		case "aws_db_instance.open":
+			if e != "publicly_accessible = true" {
+				t.Errorf("%s: %q", c.Address, e)
+			}
+		case "aws_db_instance.closed":
+			if e != "" {
+				t.Errorf("%s: %q", c.Address, e)
+			}
+		case "aws_s3_bucket_acl.logs":
+			if !strings.Contains(e, "public-read") {
+				t.Errorf("%s: %q", c.Address, e)
+			}
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"net/http"
 	"os"
 	"slices"
 	"strings"
@@ -267,5 +268,27 @@ func TestReviewForkStatic(t *testing.T) {
 	}
 	if cr := jobCheckRun(t, w.fake, jobID); cr.Status != "completed" || !strings.Contains(cr.Output.Summary, "#pullrequestreview-") {
 		t.Errorf("the job's check run: %s\n%s", cr.Status, cr.Output.Summary)
+	}
+}
+
+// TestReviewNotPosted: a review GitHub will not take ends the job visibly:
+// its check run is a failure that says why, and the token is revoked.
+func TestReviewNotPosted(t *testing.T) {
+	w := newReviewWorld(t)
+	w.fake.FailNext("POST", `/pulls/1/reviews$`, 10, http.StatusInternalServerError, nil)
+	deliver(t, w.srv.url, "pull_request", "delivery-pr-fail", prPayload(t, "opened", reviewHead1), e2eSecret)
+	jobID, runID := w.dispatched(t, 1)
+	w.runJob(t, jobID, runID, nil)
+	eventually(t, "the job's check run concluded", func() bool { return jobCheckRun(t, w.fake, jobID).Status == "completed" })
+	cr := jobCheckRun(t, w.fake, jobID)
+	if cr.Conclusion != "failure" || cr.Output.Title != "The review could not be posted" ||
+		!strings.Contains(cr.Output.Summary, "**Review**: not posted: posting the review of pull request #1") {
+		t.Errorf("check run: %s %q\n%s", cr.Conclusion, cr.Output.Title, cr.Output.Summary)
+	}
+	if n := len(w.fake.Reviews(e2eOwner, e2eRepo, e2ePR)); n != 0 {
+		t.Errorf("%d reviews", n)
+	}
+	if toks := runnerTokens(w.fake); len(toks) != 1 || !toks[0].Revoked {
+		t.Errorf("tokens = %+v", toks)
 	}
 }
