@@ -3,12 +3,12 @@ package review
 import (
 	"flag"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/infra-agent/infra-agent/checks"
+	"github.com/infra-agent/infra-agent/internal/testkit"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*.golden")
@@ -16,23 +16,7 @@ var update = flag.Bool("update", false, "rewrite testdata/*.golden")
 // golden compares got with testdata/<name>.golden, rewriting it under -update.
 func golden(t *testing.T, name, got string) {
 	t.Helper()
-	path := filepath.Join("testdata", name+".golden")
-	if *update {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("reading golden file (run with -update to create it): %v", err)
-	}
-	if string(want) != got {
-		t.Errorf("%s differs from the golden file (run with -update to accept):\n--- got\n%s\n--- want\n%s", name, got, want)
-	}
+	testkit.Golden(t, filepath.Join("testdata", name+".golden"), got, *update)
 }
 
 // dump renders a review as the golden files hold it.
@@ -72,28 +56,13 @@ resource "aws_instance" "old" {
   ami = "ami-1"
 }
 `
-	fixedTF = `resource "aws_s3_bucket" "data" {
-  bucket = "data"
-  acl    = "private"
-}
-
-resource "aws_security_group" "web" {
-  name = "web"
-  ingress {
-    from_port   = 22
-    to_port     = 22
-    cidr_blocks = ["0.0.0.0/0"]
-  }
-}
-
-resource "aws_instance" "old" {
-  ami = "ami-1"
-}
-`
 	prPatch = "@@ -0,0 +1,12 @@\n+resource \"aws_s3_bucket\" \"data\" {\n+  bucket = \"data\"\n+}\n+\n" +
 		"+resource \"aws_security_group\" \"web\" {\n+  name = \"web\"\n+  ingress {\n+    from_port   = 22\n" +
 		"+    to_port     = 22\n+    cidr_blocks = [\"0.0.0.0/0\"]\n+  }\n+}\n"
 )
+
+// fixedTF is headTF with the bucket's declared fix.
+var fixedTF = strings.Replace(headTF, "  bucket = \"data\"\n", "  bucket = \"data\"\n  acl    = \"private\"\n", 1)
 
 func testDiff(t *testing.T) Diff {
 	t.Helper()

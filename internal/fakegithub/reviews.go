@@ -288,10 +288,7 @@ func (s *Server) AddReview(owner, repo string, number int, rv PullReview) int64 
 	s.t.Helper()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	rs := s.mustRepo("AddReview", owner, repo)
-	if rs.pulls[number] == nil {
-		s.t.Fatalf("fakegithub: AddReview: no pull request #%d in %s/%s", number, owner, repo)
-	}
+	rs, pr := s.mustPull("AddReview", owner, repo, number)
 	if rv.ID == 0 {
 		rv.ID = s.st.nextID(reviewIDBase)
 	}
@@ -299,7 +296,7 @@ func (s *Server) AddReview(owner, repo string, number int, rv PullReview) int64 
 		rv.State = "COMMENTED"
 	}
 	if rv.CommitID == "" {
-		rv.CommitID = rs.pulls[number].HeadSHA
+		rv.CommitID = pr.HeadSHA
 	}
 	rv.Number = number
 	rs.reviews = append(rs.reviews, &rv)
@@ -312,10 +309,7 @@ func (s *Server) AddReviewComment(owner, repo string, number int, rc ReviewComme
 	s.t.Helper()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	rs := s.mustRepo("AddReviewComment", owner, repo)
-	if rs.pulls[number] == nil {
-		s.t.Fatalf("fakegithub: AddReviewComment: no pull request #%d in %s/%s", number, owner, repo)
-	}
+	rs, pr := s.mustPull("AddReviewComment", owner, repo, number)
 	if rc.ID == 0 {
 		rc.ID = s.st.nextID(reviewCommentIDBase)
 	}
@@ -323,8 +317,18 @@ func (s *Server) AddReviewComment(owner, repo string, number int, rc ReviewComme
 		rc.Side = "RIGHT"
 	}
 	if rc.CommitID == "" {
-		rc.CommitID = rs.pulls[number].HeadSHA
+		rc.CommitID = pr.HeadSHA
 	}
 	rs.reviewComments = append(rs.reviewComments, &reviewComment{ReviewComment: rc, number: number, created: time.Now().UTC()})
 	return rc.ID
+}
+
+func (s *Server) mustPull(caller, owner, repo string, number int) (*repoState, *PullRequest) {
+	s.t.Helper()
+	rs := s.mustRepo(caller, owner, repo)
+	pr := rs.pulls[number]
+	if pr == nil {
+		s.t.Fatalf("fakegithub: %s: no pull request #%d in %s/%s", caller, number, owner, repo)
+	}
+	return rs, pr
 }
