@@ -28,7 +28,7 @@ func (j *job) review(ctx context.Context, c checked, out outcome) outcome {
 		Owner: s.Repository.Owner, Repo: s.Repository.Name, Number: s.Number, HeadSHA: s.HeadSHA,
 		Bot: s.AppSlug + "[bot]", JobID: s.ID,
 	})
-	posted, summary, err := j.postReview(ctx, rv, c)
+	posted, title, summary, err := j.postReview(ctx, rv, c)
 	if err != nil {
 		zerolog.Ctx(ctx).Error().Err(err).Msg("posting the review")
 		out.conclusion, out.title = "failure", "The review could not be posted"
@@ -37,7 +37,7 @@ func (j *job) review(ctx context.Context, c checked, out outcome) outcome {
 	}
 	zerolog.Ctx(ctx).Info().Int64(logKeyReview, posted.ID).Bool(logKeyUnchanged, posted.Unchanged).
 		Int(logKeyHidden, posted.Hidden).Msg("review posted")
-	out.title = "Review posted: " + out.title
+	out.title = title
 	if posted.Unchanged {
 		out.title = "No change since the last review"
 	}
@@ -47,19 +47,19 @@ func (j *job) review(ctx context.Context, c checked, out outcome) outcome {
 
 // postReview reads the diff and the earlier reviews, builds the review and
 // posts it. It returns what was posted and the check run's words for it.
-func (j *job) postReview(ctx context.Context, rv *publish.Reviewer, c checked) (publish.Posted, string, error) {
+func (j *job) postReview(ctx context.Context, rv *publish.Reviewer, c checked) (posted publish.Posted, title, summary string, err error) {
 	s := j.spec
 	diff, err := rv.Diff(ctx)
 	if err != nil {
-		return publish.Posted{}, "", err
+		return posted, "", "", err
 	}
 	prior, err := rv.Prior(ctx)
 	if err != nil {
-		return publish.Posted{}, "", err
+		return posted, "", "", err
 	}
 	if prior.State.JobID == s.ID && prior.State.HeadSHA == s.HeadSHA {
 		// This job posted it already (a runner that claimed the job again).
-		return publish.Posted{ID: prior.ReviewID, URL: prior.URL},
+		return publish.Posted{ID: prior.ReviewID, URL: prior.URL}, "Review posted",
 			fmt.Sprintf("[the review](%s) of this job was already posted.\n", prior.URL), nil
 	}
 	in := review.Input{
@@ -71,11 +71,10 @@ func (j *job) postReview(ctx context.Context, rv *publish.Reviewer, c checked) (
 		in.ModelNote = "A fork's pull request gets static checks only: no plan, no secrets, no model."
 	}
 	r := review.Build(in)
-	posted, err := rv.Post(ctx, r, prior)
-	if err != nil {
-		return posted, "", err
+	if posted, err = rv.Post(ctx, r, prior); err != nil {
+		return posted, "", "", err
 	}
-	return posted, r.Summary(posted.URL, posted.HideFailed), nil
+	return posted, r.Title(), r.Summary(posted.URL, posted.HideFailed), nil
 }
 
 // graphQLURL is the job's GraphQL API: the one the server named, else the

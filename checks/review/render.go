@@ -134,15 +134,9 @@ func (r *Review) Body(hideFailed int) string {
 }
 
 func (r *Review) headline() string {
-	var fails, warns, fixes, model, inlineFixes int
+	fails, warns := r.counts()
+	var fixes, model, inlineFixes int
 	for _, e := range r.entries {
-		if e.finding != nil {
-			if e.finding.Severity == checks.SeverityFailure {
-				fails++
-			} else {
-				warns++
-			}
-		}
 		if e.fix != nil {
 			fixes++
 			if e.inline && e.fixWhy == "" {
@@ -370,6 +364,27 @@ func short(sha string) string {
 		return sha[:7]
 	}
 	return sha
+}
+
+// Title is the job check run's title for the posted review.
+func (r *Review) Title() string {
+	fails, warns := r.counts()
+	return fmt.Sprintf("Review posted: %s, %s; %s on the diff", checks.Plural(fails, "failure"), checks.Plural(warns, "warning"),
+		checks.Plural(len(r.Comments), "comment"))
+}
+
+// counts counts the findings by severity.
+func (r *Review) counts() (fails, warns int) {
+	for _, e := range r.entries {
+		switch {
+		case e.finding == nil:
+		case e.finding.Severity == checks.SeverityFailure:
+			fails++
+		default:
+			warns++
+		}
+	}
+	return fails, warns
 }
 
 // Unchanged reports whether the review would repeat the last one: the same

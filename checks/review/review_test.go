@@ -106,7 +106,7 @@ func testInput(t *testing.T) Input {
 
 func TestReviewFirst(t *testing.T) {
 	r := Build(testInput(t))
-	golden(t, "first", dump(r, 0)+"=== summary\n"+r.Summary("https://github.com/o/r/pull/1#pullrequestreview-1", 0))
+	golden(t, "first", dump(r, 0)+"=== title\n"+r.Title()+"\n=== summary\n"+r.Summary("https://github.com/o/r/pull/1#pullrequestreview-1", 0))
 	if len(r.Comments) != 3 || len(r.Hide) != 0 {
 		t.Errorf("%d comments, %d hidden; want 3 (the fix with its finding, the SSH finding, the model) and none", len(r.Comments), len(r.Hide))
 	}

@@ -121,7 +121,7 @@ func TestReviewEndToEnd(t *testing.T) {
 	cr := jobCheckRun(t, w.fake, jobID)
 	reviewURL := fmt.Sprintf("https://github.com/%s/%s/pull/%d#pullrequestreview-%d", e2eOwner, e2eRepo, e2ePR, first.ID)
 	if cr.Status != "completed" || cr.Conclusion != "failure" || !strings.Contains(cr.Output.Summary, reviewURL) ||
-		!strings.HasPrefix(cr.Output.Title, "Review posted") {
+		cr.Output.Title != "Review posted: 2 failures, 0 warnings; 1 comment on the diff" {
 		t.Errorf("the job's check run: %s/%s %q\n%s", cr.Status, cr.Conclusion, cr.Output.Title, cr.Output.Summary)
 	}
 	toks := runnerTokens(w.fake)
