@@ -134,3 +134,26 @@ func (d Diff) Lines() int {
 	}
 	return n
 }
+
+// Summary lists, per file, the lines a comment may go on: "main.tf: lines
+// 11-20". It tells a model where its comments can be posted.
+func (d Diff) Summary() string {
+	paths := make([]string, 0, len(d.hunks))
+	for p := range d.hunks {
+		paths = append(paths, p)
+	}
+	sort.Strings(paths)
+	var b strings.Builder
+	for _, p := range paths {
+		var ranges []string
+		for _, s := range d.hunks[p] {
+			if s.start == s.end {
+				ranges = append(ranges, strconv.Itoa(s.start))
+			} else {
+				ranges = append(ranges, fmt.Sprintf("%d-%d", s.start, s.end))
+			}
+		}
+		fmt.Fprintf(&b, "%s: lines %s\n", p, strings.Join(ranges, ", "))
+	}
+	return b.String()
+}

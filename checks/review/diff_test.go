@@ -72,3 +72,16 @@ func TestDiffRefusesWhatIsNotAPatch(t *testing.T) {
 		}
 	}
 }
+
+func TestDiffSummary(t *testing.T) {
+	d, err := NewDiff([]File{
+		{Path: "main.tf", Status: "modified", Patch: twoHunks},
+		{Path: "a.tf", Status: "added", Patch: "@@ -0,0 +1 @@\n+a"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := d.Summary(), "a.tf: lines 1\nmain.tf: lines 1-5, 21-24\n"; got != want {
+		t.Errorf("Summary() = %q, want %q", got, want)
+	}
+}

@@ -128,11 +128,13 @@ func (r *Review) collect() {
 	for _, c := range r.in.Changes {
 		for _, h := range hunks(c) {
 			h := h
-			e := &entry{kind: kindFix, fp: hunkFP(h), path: h.path, start: h.start, end: h.end, rank: 1, fix: &h}
-			if !seen[e.fp] {
-				seen[e.fp] = true
-				fixes = append(fixes, e)
+			n := 0
+			for seen[hunkFP(h, n)] {
+				n++
 			}
+			e := &entry{kind: kindFix, fp: hunkFP(h, n), path: h.path, start: h.start, end: h.end, rank: 1, fix: &h}
+			seen[e.fp] = true
+			fixes = append(fixes, e)
 		}
 	}
 	for _, f := range allFindings(r.in.Report) {

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/infra-agent/infra-agent/checks"
@@ -104,8 +105,12 @@ func findingFP(f checks.Finding) string {
 	return fingerprint(kindFinding, f.Root, f.File, f.Source, f.Namespace, f.Rule, f.Address, f.Message)
 }
 
-func hunkFP(h hunk) string {
-	return fingerprint(kindFix, h.path, strings.Join(h.old, "\n"), strings.Join(h.lines, "\n"))
+// hunkFP identifies a fix by its file, what it replaces, with what, and the
+// fix it comes from (which names the resource); n tells apart the same
+// change made twice in a file.
+func hunkFP(h hunk, n int) string {
+	return fingerprint(kindFix, h.path, strings.Join(h.old, "\n"), strings.Join(h.lines, "\n"), h.fix.Kind, h.fix.Rule,
+		h.fix.Description, strconv.Itoa(n))
 }
 
 func modelFP(m ModelComment) string {

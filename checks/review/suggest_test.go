@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/infra-agent/infra-agent/checks"
 )
 
 // apply does what GitHub does when every suggestion is committed: each
@@ -111,5 +113,34 @@ func TestCredit(t *testing.T) {
 	}
 	if got := credit([]Fix{{Kind: FixPolicy, Line: 5}}, 2); got.Kind != FixFmt {
 		t.Errorf("a hunk above every policy finding is fmt's, got %+v", got)
+	}
+}
+
+// TestSameFixTwice: the same change made to two resources is two
+// suggestions, each with its finding.
+func TestSameFixTwice(t *testing.T) {
+	before := "resource \"x\" \"a\" {\n  public = true\n}\n\nresource \"x\" \"b\" {\n  public = true\n}\n"
+	after := strings.ReplaceAll(before, "true", "false")
+	d, err := NewDiff([]File{{Path: "main.tf", Status: "added", Patch: "@@ -0,0 +1,7 @@\n" +
+		"+" + strings.ReplaceAll(strings.TrimSuffix(before, "\n"), "\n", "\n+")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := func(line int, name string) checks.Finding {
+		return checks.Finding{Severity: checks.SeverityFailure, Message: name + " is public", File: "main.tf", Line: line,
+			Source: "policy", Namespace: "main", Rule: "deny", Address: "x." + name}
+	}
+	r := Build(Input{JobID: "j", Diff: d, Report: checks.Report{Roots: []checks.RootResult{{Dir: ".", Findings: []checks.Finding{f(1, "a"), f(5, "b")}}}},
+		Changes: []Change{{Path: "main.tf", Before: []byte(before), After: []byte(after), Fixes: []Fix{
+			{Kind: FixPolicy, Line: 1, Rule: "main.deny", Description: "public = false on x.a"},
+			{Kind: FixPolicy, Line: 5, Rule: "main.deny", Description: "public = false on x.b"}}}}})
+	if len(r.Comments) != 2 {
+		t.Fatalf("%d comments, want 2", len(r.Comments))
+	}
+	for i, c := range r.Comments {
+		name := []string{"a", "b"}[i]
+		if c.Line != []int{2, 6}[i] || !strings.Contains(c.Body, name+" is public") || !strings.Contains(c.Body, "```suggestion\n  public = false\n```") {
+			t.Errorf("comment %d on line %d:\n%s", i, c.Line, c.Body)
+		}
 	}
 }
