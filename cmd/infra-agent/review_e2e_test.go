@@ -292,3 +292,39 @@ func TestReviewNotPosted(t *testing.T) {
 		t.Errorf("tokens = %+v", toks)
 	}
 }
+
+// TestReviewAppliedThen502: GitHub makes the review and the answer is lost (a
+// 502 after applying it). The runner looks before it retries: one review,
+// posted once, and the job's check run links to it.
+func TestReviewAppliedThen502(t *testing.T) {
+	w := newReviewWorld(t)
+	w.fake.FailNextAfterApplying("POST", `/pulls/1/reviews$`, 1, http.StatusBadGateway)
+	deliver(t, w.srv.url, "pull_request", "delivery-pr-502", prPayload(t, "opened", reviewHead1), e2eSecret)
+	jobID, runID := w.dispatched(t, 1)
+	w.runJob(t, jobID, runID, nil)
+	eventually(t, "the job's check run concluded", func() bool { return jobCheckRun(t, w.fake, jobID).Status == "completed" })
+
+	reviews := w.fake.Reviews(e2eOwner, e2eRepo, e2ePR)
+	if len(reviews) != 1 {
+		t.Fatalf("%d reviews, want 1", len(reviews))
+	}
+	if f := w.fake.InjectedFaults(); len(f) != 1 || f[0].Method != "POST" {
+		t.Errorf("injected faults = %+v, want the one 502", f)
+	}
+	posts, looks := 0, 0
+	for _, c := range appCalls(w.fake) {
+		switch c {
+		case "POST /repos/" + e2eOwner + "/" + e2eRepo + "/pulls/1/reviews":
+			posts++
+		case "GET /repos/" + e2eOwner + "/" + e2eRepo + "/pulls/1/reviews":
+			looks++
+		}
+	}
+	if posts != 1 || looks != 2 {
+		t.Errorf("%d review posts and %d looks, want 1 post and 2 looks (the earlier reviews, then the lost one)", posts, looks)
+	}
+	url := fmt.Sprintf("#pullrequestreview-%d", reviews[0].ID)
+	if cr := jobCheckRun(t, w.fake, jobID); !strings.Contains(cr.Output.Summary, url) || strings.Contains(cr.Output.Title, "could not") {
+		t.Errorf("the job's check run: %q\n%s", cr.Output.Title, cr.Output.Summary)
+	}
+}
