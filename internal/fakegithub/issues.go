@@ -99,7 +99,7 @@ func (s *Server) commentJSON(rs *repoState, ic *issueComment) object {
 		"url":        s.apiURL("/repos/%s/issues/comments/%d", full, ic.ID),
 		"html_url":   fmt.Sprintf("%s/%s/%s/%d#issuecomment-%d", htmlBase, full, kind, ic.number, ic.ID),
 		"issue_url":  s.apiURL("/repos/%s/issues/%d", full, ic.number),
-		"created_at": timestamp(ic.created), "updated_at": timestamp(ic.created),
+		"created_at": timestamp(ic.created), "updated_at": timestamp(latest(ic.created, ic.updated)),
 		"author_association": "NONE",
 	}
 	if ic.User == appSlug+"[bot]" {

@@ -218,7 +218,7 @@ func (s *Server) getBranch(c *call) reply {
 			"commit": object{
 				"url": api + "/git/commits/" + sha, "message": "head of " + name, "comment_count": 0,
 				"author": gitUser, "committer": gitUser,
-				"tree": object{"sha": sha, "url": api + "/git/trees/" + sha},
+				"tree": object{"sha": c.repo.treeOf(sha), "url": api + "/git/trees/" + c.repo.treeOf(sha)},
 			},
 		},
 		"_links":    object{"self": api + "/branches/" + name, "html": html + "/tree/" + name},

@@ -27,6 +27,9 @@ type PullRequest struct {
 	HeadOwner, HeadRepo string // differ from the base repository for forks; empty means the base repository
 	BaseRef             string // the repository's default branch when empty
 	Files               []string
+	Draft               bool
+	// CreatedBy is the login that opened the pull request through the API ("" for seeded ones).
+	CreatedBy string
 }
 
 // Issue is an issue to seed with AddIssue.
@@ -212,6 +215,10 @@ type repoState struct {
 	runNames   map[string]string // file name -> run-name template
 	dispatches []Dispatch
 	runs       map[int64]*workflowRun
+
+	git            *gitState // created on first use
+	forcePushes    int
+	reviewComments []*reviewComment
 }
 
 type issueComment struct {
@@ -219,6 +226,8 @@ type issueComment struct {
 	number    int
 	reactions []reaction
 	created   time.Time
+	updated   time.Time
+	edits     int
 }
 
 type reaction struct {
