@@ -137,7 +137,7 @@ func (b *Broker) bind(ctx context.Context, client *github.Client, job store.Job,
 		return wire.ClaimResponse{}, b.refused(ctx, job, id, refuse(http.StatusConflict,
 			"the job's token was issued before the server restarted and cannot be revoked; it is not issued twice"))
 	}
-	perms := job.Kind.TokenPermissions()
+	perms := wire.JobTokenPermissions(job.Kind, job.Fork)
 	tok, err := b.tokens.mint(ctx, job.InstallationID, job.RepoID, perms)
 	if err == nil {
 		err = b.tokens.hold(ctx, job.ID, tok.Value)

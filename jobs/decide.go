@@ -102,6 +102,9 @@ func decideRun(t Task, cfg config.RepoConfig, actorPerm config.Permission, facts
 		if t.Label != cfg.Remediate.Label {
 			return quiet(fmt.Sprintf("label %q is not the remediation label %q", t.Label, cfg.Remediate.Label))
 		}
+		if !cfg.Remediate.Enabled {
+			return deny(fmt.Sprintf("remediation is off in this repository: set `remediate.enabled: true` in %s on the default branch to have labelled issues fixed", config.RepoConfigPath))
+		}
 		if t.IsPR {
 			return deny(fmt.Sprintf("the %q label works on issues, not pull requests", cfg.Remediate.Label))
 		}
@@ -149,8 +152,14 @@ func decideRun(t Task, cfg config.RepoConfig, actorPerm config.Permission, facts
 			d.Quiet = t.Source == SourcePullRequest && t.Event == "synchronize"
 			return d
 		}
+		if t.Kind.Writes() && (t.Kind != wire.KindFix || t.Automatic()) {
+			return deny(fmt.Sprintf("infra-agent cannot %s a pull request from a fork automatically: it never pushes to or gets credentials for a fork's branch. Comment `/agent fix` to get the fix as review suggestions", t.Kind))
+		}
 		if t.Kind.Writes() {
-			return deny(fmt.Sprintf("infra-agent cannot %s a pull request from a fork: it never pushes to or gets credentials for a fork's branch. Fork pull requests get static checks only (`/agent plan`, `/agent review`)", t.Kind))
+			// Never a push to a fork: the fix is offered as review
+			// suggestions, made without a model, with a token that cannot
+			// write contents.
+			return Decision{Allowed: true, Tier: wire.TierRecommend, Static: true}
 		}
 		static = true
 	}

@@ -123,6 +123,7 @@ func TestDispatchRetryStopsWhenSuperseded(t *testing.T) {
 
 func TestRemediationOnIssue(t *testing.T) {
 	h := newHarness(t, nil)
+	h.fake.SetFile(testOwner, testRepo, "main", ".github/infra-agent.yml", []byte("version: 1\nremediate:\n  enabled: true\n"))
 	h.fake.AddIssue(testOwner, testRepo, fakegithub.Issue{Number: 30, Title: "S3 bucket is public", Body: "make it private", User: "alice"})
 	task := Task{
 		Action: ActionRun, Kind: wire.KindRemediate, Source: SourceIssues, SourceID: 7030, DeliveryID: "delivery-label",
@@ -131,7 +132,7 @@ func TestRemediationOnIssue(t *testing.T) {
 		Instructions: "S3 bucket is public\n\nmake it private",
 	}
 	h.submit(task)
-	h.expectCalls(callConfig, callOrgRepo, callPermission("alice"), "GET /repos/acme/infra/branches/main", callCheckRun, callDispatch)
+	h.expectCalls(callConfig, callPermission("alice"), "GET /repos/acme/infra/branches/main", callCheckRun, callDispatch)
 	job := h.onlyJob()
 	cr := h.checkRun(job.CheckRunID)
 	if cr.Name != "infra-agent/remediate" || cr.HeadSHA == "" || cr.HeadSHA != job.HeadSHA {
@@ -141,7 +142,7 @@ func TestRemediationOnIssue(t *testing.T) {
 	other := task
 	other.Label, other.DeliveryID = "bug", "delivery-label-2"
 	h.submit(other)
-	h.expectCalls(callConfig, callOrgRepo)
+	h.expectCalls(callConfig)
 	h.onlyJob()
 }
 

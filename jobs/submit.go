@@ -166,13 +166,14 @@ func validateTask(t Task) error {
 // needsPermission reports whether the decision depends on the actor's
 // permission: comment commands (help aside) and the remediation label are
 // human authorisations; automatic triggers are authorised by the
-// configuration, and other labels are not ours to look at.
+// configuration, and other labels (or the remediation label where
+// remediation is off) are not ours to look at.
 func needsPermission(t Task, cfg config.RepoConfig) bool {
 	switch t.Source {
 	case SourceIssueComment:
 		return t.Action == ActionRun || t.Action == ActionCancel
 	case SourceIssues:
-		return t.Action == ActionRun && t.Label == cfg.Remediate.Label
+		return t.Action == ActionRun && t.Label == cfg.Remediate.Label && cfg.Remediate.Enabled
 	}
 	return false
 }

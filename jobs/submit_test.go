@@ -280,8 +280,9 @@ func TestSubmitDenials(t *testing.T) {
 			comment: "@eve has no permission on acme/infra",
 		},
 		{
-			name: "fork fix",
+			name: "fork fix, forks deny",
 			seed: func(h *harness) {
+				h.fake.SetFile(testOwner, testRepo, "main", ".github/infra-agent.yml", []byte("version: 1\nforks: deny\n"))
 				h.fake.AddPullRequest(testOwner, testRepo, fakegithub.PullRequest{
 					Number: 13, User: "mallory", HeadSHA: "2222222222222222222222222222222222222222", HeadRef: "evil",
 					HeadOwner: "mallory", HeadRepo: "infra", BaseRef: "main", Files: []string{"main.tf"},
@@ -292,8 +293,8 @@ func TestSubmitDenials(t *testing.T) {
 				t.Number = 13
 				return t
 			},
-			calls:   []string{callConfig, callOrgRepo, callPermission("alice"), "GET /repos/acme/infra/pulls/13", "POST /repos/acme/infra/issues/13/comments"},
-			comment: "cannot fix a pull request from a fork",
+			calls:   []string{callConfig, callPermission("alice"), "GET /repos/acme/infra/pulls/13", "POST /repos/acme/infra/issues/13/comments"},
+			comment: "pull requests from forks are not handled in this repository (forks: deny)",
 		},
 		{
 			name: "bot",
