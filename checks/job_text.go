@@ -87,6 +87,8 @@ func triggerText(j JobInfo) string {
 	switch j.Source {
 	case "issue_comment":
 		return fmt.Sprintf("`/agent %s` comment", j.Kind)
+	case "pull_request_review_comment":
+		return fmt.Sprintf("`/agent %s` review comment", j.Kind)
 	case "issues":
 		if j.TriggerDetail == "" {
 			return "remediation label"

@@ -62,7 +62,7 @@ func Decide(t Task, cfg config.RepoConfig, actorPerm config.Permission, facts Fa
 	case ActionHelp, ActionUnknown:
 		return Decision{Allowed: true}
 	case ActionCancel:
-		if t.Source != SourceIssueComment {
+		if t.Source != SourceIssueComment && t.Source != SourceReviewComment {
 			return deny("cancel is a comment command")
 		}
 		if d, ok := needPermission(t, cfg, actorPerm, "`/agent cancel`"); !ok {
@@ -81,7 +81,7 @@ func decideRun(t Task, cfg config.RepoConfig, actorPerm config.Permission, facts
 		return deny(fmt.Sprintf("unknown job kind %q", t.Kind))
 	}
 	switch t.Source {
-	case SourceIssueComment:
+	case SourceIssueComment, SourceReviewComment:
 		if t.Kind == wire.KindRemediate {
 			return deny(fmt.Sprintf("remediation is started by labelling an issue %q", cfg.Remediate.Label))
 		}

@@ -3,7 +3,9 @@ package jobs
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -498,4 +500,27 @@ func TestWatchdogConcludesCheckRunsGitHubRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	h.expectCalls()
+}
+
+// TestFixFromAReviewComment: `/agent fix` in a review comment on a line of
+// the diff makes a fix job keyed by that comment, acknowledged with 👀 on it;
+// the same comment delivered again makes no second job.
+func TestFixFromAReviewComment(t *testing.T) {
+	h := newHarness(t, nil)
+	id := h.fake.AddReviewComment(testOwner, testRepo, testPR, fakegithub.ReviewComment{User: "alice", Body: "/agent fix", Path: "main.tf", Line: 3})
+	task := commentTask(ActionRun, wire.KindFix, "alice", id)
+	task.Source = SourceReviewComment
+	h.submit(task)
+	h.expectCalls(callConfig, callOrgRepo, callPermission("alice"), callPull, callHeadBranch, callHeadRules, callCheckRun,
+		fmt.Sprintf("POST /repos/acme/infra/pulls/comments/%d/reactions", id), callDispatch)
+	job := h.onlyJob()
+	if job.TriggerSource != string(SourceReviewComment) || job.TriggerID != id || job.Kind != wire.KindFix {
+		t.Errorf("job = %+v", job)
+	}
+	if got := h.fake.Reactions(testOwner, testRepo, id); !slices.Equal(got, []string{"eyes"}) {
+		t.Errorf("reactions on the review comment = %v", got)
+	}
+	task.DeliveryID = "redelivered"
+	h.submit(task)
+	h.onlyJob()
 }

@@ -170,7 +170,7 @@ func validateTask(t Task) error {
 // remediation is off) are not ours to look at.
 func needsPermission(t Task, cfg config.RepoConfig) bool {
 	switch t.Source {
-	case SourceIssueComment:
+	case SourceIssueComment, SourceReviewComment:
 		return t.Action == ActionRun || t.Action == ActionCancel
 	case SourceIssues:
 		return t.Action == ActionRun && t.Label == cfg.Remediate.Label && cfg.Remediate.Enabled
@@ -255,7 +255,7 @@ func autofixLimit(t Task, cfg config.RepoConfig) *store.JobLimit {
 // describeTrigger names a task's trigger for a denial reply.
 func describeTrigger(t Task) string {
 	switch t.Source {
-	case SourceIssueComment:
+	case SourceIssueComment, SourceReviewComment:
 		if t.Action == ActionCancel {
 			return "`/agent cancel`"
 		}
@@ -278,8 +278,8 @@ func describeTrigger(t Task) string {
 // again updates the issue, so each labelling has its own updated_at.
 func triggerKey(t Task) string {
 	switch t.Source {
-	case SourceIssueComment:
-		return fmt.Sprintf("issue_comment:%d", t.SourceID)
+	case SourceIssueComment, SourceReviewComment:
+		return fmt.Sprintf("%s:%d", t.Source, t.SourceID)
 	case SourcePullRequest:
 		return fmt.Sprintf("pull_request:%d#%d:%s", t.RepoID, t.Number, t.HeadSHA)
 	case SourceCheckRun, SourceCheckSuite:

@@ -26,6 +26,9 @@ type Source string
 // Trigger sources, named after the webhook events.
 const (
 	SourceIssueComment Source = "issue_comment"
+	// SourceReviewComment is a review comment on a line of a pull request's
+	// diff: its fix is scoped to that line and answered in its thread.
+	SourceReviewComment Source = "pull_request_review_comment"
 	SourceIssues       Source = "issues"
 	SourcePullRequest  Source = "pull_request"
 	SourceCheckRun     Source = "check_run"

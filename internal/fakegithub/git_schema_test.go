@@ -87,4 +87,7 @@ func TestWriteResponsesMatchGitHubSchemas(t *testing.T) {
 	do("PATCH", fmt.Sprintf("%s/issues/comments/%v", r, int64(mine["id"].(float64))), map[string]any{"body": "done"}, 200)
 	do("POST", fmt.Sprintf("%s/pulls/1/comments/%d/replies", r, review), map[string]any{"body": "```suggestion\nc\n```"}, 201)
 	do("POST", fmt.Sprintf("%s/pulls/1/comments/%d/replies", r, review+99), map[string]any{"body": "x"}, 404)
+	do("GET", fmt.Sprintf("%s/pulls/comments/%d", r, review), nil, 200)
+	do("POST", fmt.Sprintf("%s/pulls/comments/%d/reactions", r, review), map[string]any{"content": "eyes"}, 201)
+	do("POST", fmt.Sprintf("%s/pulls/comments/%d/reactions", r, review), map[string]any{"content": "eyes"}, 200)
 }

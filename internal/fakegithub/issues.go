@@ -126,16 +126,22 @@ func (s *Server) createReaction(c *call) reply {
 	if rep := decodeBody(c, &body); rep != nil {
 		return *rep
 	}
+	var rep reply
+	ic.reactions, rep = s.react(ic.reactions, body.Content)
+	return rep
+}
+
+// react adds the App's reaction to a list, or answers 200 with the one it already made.
+func (s *Server) react(list []reaction, content string) ([]reaction, reply) {
 	user := appSlug + "[bot]"
-	for _, r := range ic.reactions {
-		if r.user == user && r.content == body.Content {
-			return ok(http.StatusOK, s.reactionJSON(r))
+	for _, r := range list {
+		if r.user == user && r.content == content {
+			return list, ok(http.StatusOK, s.reactionJSON(r))
 		}
 	}
-	r := reaction{id: s.st.nextID(reactionIDBase), user: user, content: body.Content,
+	r := reaction{id: s.st.nextID(reactionIDBase), user: user, content: content,
 		created: time.Now().UTC().Truncate(time.Second)}
-	ic.reactions = append(ic.reactions, r)
-	return ok(http.StatusCreated, s.reactionJSON(r))
+	return append(list, r), ok(http.StatusCreated, s.reactionJSON(r))
 }
 
 func (s *Server) reactionJSON(r reaction) object {

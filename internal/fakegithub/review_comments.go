@@ -21,8 +21,9 @@ type ReviewComment struct {
 
 type reviewComment struct {
 	ReviewComment
-	number  int
-	created time.Time
+	number    int
+	created   time.Time
+	reactions []reaction
 }
 
 // reviewCommentIDBase keeps review comment ids apart from issue comment ids.
@@ -120,4 +121,38 @@ func (s *Server) reviewCommentJSON(rs *repoState, rc *reviewComment) object {
 		o["in_reply_to_id"] = rc.InReplyTo
 	}
 	return o
+}
+
+func (rs *repoState) reviewComment(id int64) *reviewComment {
+	for _, rc := range rs.reviewComments {
+		if rc.ID == id {
+			return rc
+		}
+	}
+	return nil
+}
+
+func (s *Server) getReviewComment(c *call) reply {
+	rc := c.repo.reviewComment(intParam(c, "comment_id"))
+	if rc == nil {
+		return notFound()
+	}
+	return ok200(s.reviewCommentJSON(c.repo, rc))
+}
+
+// createReviewCommentReaction adds the App's reaction to a review comment; repeating one answers 200 with it.
+func (s *Server) createReviewCommentReaction(c *call) reply {
+	rc := c.repo.reviewComment(intParam(c, "comment_id"))
+	if rc == nil {
+		return notFound()
+	}
+	var body struct {
+		Content string `json:"content"`
+	}
+	if rep := decodeBody(c, &body); rep != nil {
+		return *rep
+	}
+	var rep reply
+	rc.reactions, rep = s.react(rc.reactions, body.Content)
+	return rep
 }
