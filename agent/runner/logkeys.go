@@ -20,4 +20,5 @@ const (
 	logKeyConclusion  = "conclusion"
 	logKeyCalls       = "github_calls"
 	logKeyTook        = "took"
+	logKeyWait        = "wait"
 )
