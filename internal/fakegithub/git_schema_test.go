@@ -88,6 +88,12 @@ func TestWriteResponsesMatchGitHubSchemas(t *testing.T) {
 	do("POST", fmt.Sprintf("%s/pulls/1/comments/%d/replies", r, review), map[string]any{"body": "```suggestion\nc\n```"}, 201)
 	do("POST", fmt.Sprintf("%s/pulls/1/comments/%d/replies", r, review+99), map[string]any{"body": "x"}, 404)
 	do("GET", fmt.Sprintf("%s/pulls/comments/%d", r, review), nil, 200)
+	ci := s.AddCheckRun("acme", "infra", CheckRun{Name: "ci/terraform", HeadSHA: head, Conclusion: "failure", App: "ci-app",
+		Output: CheckRunOutput{Title: "2 errors", Summary: "terraform validate failed", Annotations: []Annotation{
+			{Path: "main.tf", StartLine: 3, EndLine: 3, AnnotationLevel: "failure", Message: "Unsupported argument", Title: "validate"}}}})
+	do("GET", fmt.Sprintf("%s/check-runs/%d", r, ci), nil, 200)
+	do("GET", fmt.Sprintf("%s/check-runs/%d/annotations", r, ci), nil, 200)
+	do("GET", fmt.Sprintf("%s/check-suites/%d/check-runs", r, s.CheckSuiteID("acme", "infra", "ci-app", head)), nil, 200)
 	do("POST", fmt.Sprintf("%s/pulls/comments/%d/reactions", r, review), map[string]any{"content": "eyes"}, 201)
 	do("POST", fmt.Sprintf("%s/pulls/comments/%d/reactions", r, review), map[string]any{"content": "eyes"}, 200)
 }

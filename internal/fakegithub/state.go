@@ -62,6 +62,8 @@ type CheckRun struct {
 	CompletedAt time.Time
 	Output      CheckRunOutput
 	Actions     []CheckRunAction
+	// App is the slug of the App that made the check run; empty for this App.
+	App string
 }
 
 // CheckRunOutput is a check run's output.
