@@ -78,6 +78,8 @@ func ThreadReply(r WriteResult, s *Suggestion) string {
 		return SuggestionBody(intro, *s)
 	case r.Outcome == WriteMoved:
 		return MovedComment(r)
+	case (r.Outcome == WriteSuggested || r.Outcome == WriteCommented) && r.Diff != "":
+		return truncate(fmt.Sprintf("The fix (not pushed: %s) changes more than this line:\n\n%s", notPushedReason(r), diffBlock(r.Diff)), maxComment)
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "No fix for this line (job `%s`): ", r.Job.ID)

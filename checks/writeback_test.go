@@ -81,6 +81,7 @@ func TestWriteTextsGolden(t *testing.T) {
 		"reply_suggestion":     ThreadReply(unprotected, line),
 		"reply_needs_review":   ThreadReply(needs(withOutcome(fixResult(), WriteCommented)), nil),
 		"reply_failed":         ThreadReply(failed, nil),
+		"reply_diff":           ThreadReply(unprotected, nil),
 		"pr_title":             RemediationTitle("S3 bucket `logs` is public <!-- x -->", false) + "\n" + RemediationTitle("S3 bucket logs is public", true),
 		"pr_body":              RemediationBody(opened, "## Summary\n\nEncrypted the bucket.\n\n## Changes\n\n- `main.tf` (+6 −1)\n"),
 		"pr_body_needs_review": RemediationBody(needs(opened), "## Summary\n\nPartial.\n"),

@@ -276,3 +276,61 @@ func (s *Server) ForcePushes(owner, repo string) int {
 	}
 	return 0
 }
+
+// listPullCommits lists a pull request's commits, oldest first, as GitHub does: the commits created here that
+// lead to its head, down to the first seeded commit (which stands for the commits the test seeded, authored by
+// the pull request's author).
+func (s *Server) listPullCommits(c *call) reply {
+	rs := c.repo
+	pr := rs.pulls[int(intParam(c, "pull_number"))]
+	if pr == nil {
+		return notFound()
+	}
+	g := rs.gitObjects()
+	var chain []object
+	for sha := pr.HeadSHA; sha != ""; {
+		gc, created := g.commits[sha]
+		if !created {
+			if sha != rs.branches[pr.BaseRef] {
+				seed := gitUser{name: pr.User, email: pr.User + "@example.com", date: s.st.created}
+				chain = append(chain, s.restCommitJSON(rs, &gitCommit{sha: sha, tree: sha, message: "seeded commit", author: seed,
+					committer: seed, custom: true}, pr.User))
+			}
+			break
+		}
+		chain = append(chain, s.restCommitJSON(rs, gc, appSlug+"[bot]"))
+		if len(gc.parents) == 0 {
+			break
+		}
+		sha = gc.parents[0]
+	}
+	for i, k := 0, len(chain)-1; i < k; i, k = i+1, k-1 {
+		chain[i], chain[k] = chain[k], chain[i]
+	}
+	rep := reply{status: http.StatusOK}
+	rep.body = page(s, c, chain, &rep, func(o object) any { return o })
+	return rep
+}
+
+// restCommitJSON renders a commit as the REST commits endpoints do: the git commit inside, the GitHub users
+// outside.
+func (s *Server) restCommitJSON(rs *repoState, gc *gitCommit, login string) object {
+	full := rs.Owner + "/" + rs.Name
+	git := s.commitJSON(rs, gc)
+	delete(git, "sha")
+	delete(git, "node_id")
+	delete(git, "html_url")
+	delete(git, "parents")
+	git["comment_count"] = 0
+	parents := make([]any, 0, len(gc.parents))
+	for _, p := range gc.parents {
+		parents = append(parents, object{"sha": p, "url": s.apiURL("/repos/%s/commits/%s", full, p),
+			"html_url": fmt.Sprintf("%s/%s/commit/%s", htmlBase, full, p)})
+	}
+	u := s.apiURL("/repos/%s/commits/%s", full, gc.sha)
+	return object{
+		"url": u, "sha": gc.sha, "node_id": nodeID("Commit", stableID("commit", gc.sha)),
+		"html_url": fmt.Sprintf("%s/%s/commit/%s", htmlBase, full, gc.sha), "comments_url": u + "/comments",
+		"commit": git, "author": s.userJSON(login), "committer": s.userJSON(login), "parents": parents,
+	}
+}

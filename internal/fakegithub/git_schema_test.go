@@ -76,6 +76,7 @@ func TestWriteResponsesMatchGitHubSchemas(t *testing.T) {
 	do("GET", r+"/git/ref/heads/absent", nil, 404)
 	do("PATCH", r+"/git/refs/heads/topic", map[string]any{"sha": commit["sha"], "force": false}, 200)
 	do("PATCH", r+"/git/refs/heads/topic", map[string]any{"sha": head, "force": false}, 422)
+	do("GET", r+"/pulls/1/commits", nil, 200)
 	do("POST", r+"/git/refs", map[string]any{"ref": "refs/heads/agent/x", "sha": commit["sha"]}, 201)
 	do("POST", r+"/git/refs", map[string]any{"ref": "refs/heads/agent/x", "sha": commit["sha"]}, 422)
 	do("POST", r+"/pulls", map[string]any{"title": "fix: x", "head": "agent/x", "base": "main", "body": "b", "draft": true}, 201)

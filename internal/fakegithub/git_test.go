@@ -94,6 +94,12 @@ func TestCommitThroughTheGitDataAPI(t *testing.T) {
 	if s.ForcePushes(owner, repoName) != 0 {
 		t.Error("a fast-forward counted as a force push")
 	}
+	list, _, err := gh.PullRequests.ListCommits(ctx, owner, repoName, 1, nil)
+	if err != nil || len(list) != 2 || list[0].GetSHA() != headSHA || list[0].GetAuthor().GetLogin() != "octocat" ||
+		list[1].GetSHA() != commit.GetSHA() || list[1].GetAuthor().GetLogin() != "infra-agent[bot]" ||
+		!strings.Contains(list[1].GetCommit().GetMessage(), "Infra-Agent-Job: j1") {
+		t.Errorf("pull request commits = %v, %v: want the seeded head, then the App's commit", list, err)
+	}
 }
 
 func TestRefUpdateThatIsNotAFastForwardIsRefused(t *testing.T) {

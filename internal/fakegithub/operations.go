@@ -52,6 +52,8 @@ func operations() []operation {
 			perms: []string{"issues:write", "pull_requests:write"}, handle: (*Server).createReaction},
 		{method: "PATCH", path: "/repos/{owner}/{repo}/issues/comments/{comment_id}",
 			perms: []string{"issues:write", "pull_requests:write"}, handle: (*Server).updateComment},
+		{method: "GET", path: "/repos/{owner}/{repo}/pulls/{pull_number}/commits", perms: []string{"pull_requests:read"},
+			handle: (*Server).listPullCommits},
 		{method: "GET", path: "/repos/{owner}/{repo}/pulls", perms: []string{"pull_requests:read"},
 			handle: (*Server).listPulls},
 		{method: "POST", path: "/repos/{owner}/{repo}/pulls", perms: []string{"pull_requests:write"},
