@@ -162,7 +162,7 @@ func reviewCommentCases() []deliveryCase {
 		{name: "edited", event: "pull_request_review_comment", payload: "octokit/pull_request_review_comment/04-edited.json",
 			edits: []edit{body("/agent fix")}, logSubstr: `"reason":"review comment edited"`},
 		{name: "bot author", event: "pull_request_review_comment", payload: created,
-			edits: []edit{body("/agent fix"), set("comment.user.type", "Bot"), set("comment.user.login", "renovate[bot]")},
+			edits:     []edit{body("/agent fix"), set("comment.user.type", "Bot"), set("comment.user.login", "renovate[bot]")},
 			logSubstr: `"reason":"review comment by a bot"`},
 		{name: "performed via an app", event: "pull_request_review_comment", payload: created,
 			edits: []edit{body("/agent fix"), set("comment.performed_via_github_app", map[string]any{"id": 99, "slug": "other-app"})}},

@@ -21,7 +21,7 @@ type Facts struct {
 	// matches review.paths (automatic review only).
 	ReviewPathsTouched bool
 	// AutofixAttempts counts the automatic fix jobs already created for the
-	// pull request.
+	// pull request and the other commits this App pushed to it.
 	AutofixAttempts int
 	// HeadProtection names what protects the pull request's head branch
 	// ("branch protection", "a repository ruleset (...)"), empty when nothing
@@ -138,7 +138,7 @@ func decideRun(t Task, cfg config.RepoConfig, actorPerm config.Permission, facts
 			return quiet(fmt.Sprintf("pull request #%d is closed", t.Number))
 		}
 		if facts.AutofixAttempts >= cfg.Autofix.MaxAttempts {
-			return deny(fmt.Sprintf("the failing check %q was not fixed automatically: %d automatic fix attempts were already made on this pull request (autofix.max_attempts is %d); comment `/agent fix` to try again",
+			return deny(fmt.Sprintf("the failing check %q was not fixed automatically: %d fix attempts were already made on this pull request (automatic fixes and infra-agent's pushes; autofix.max_attempts is %d); comment `/agent fix` to try again",
 				t.CheckName, facts.AutofixAttempts, cfg.Autofix.MaxAttempts))
 		}
 	default:

@@ -205,7 +205,11 @@ func (s *Service) gatherFacts(ctx context.Context, client *github.Client, t Task
 			if err != nil {
 				return t, f, err
 			}
-			f.AutofixAttempts = n
+			pushes, err := s.otherPushes(ctx, client, t)
+			if err != nil {
+				return t, f, err
+			}
+			f.AutofixAttempts, t.pushes = n+pushes, pushes
 		}
 	}
 	return t, f, nil
@@ -242,14 +246,75 @@ func (s *Service) autofixAttempts(ctx context.Context, t Task) (int, error) {
 	return total, nil
 }
 
+// jobTrailer is the commit trailer that names the job that made a commit.
+const jobTrailer = "Infra-Agent-Job:"
+
+// otherPushes counts the commits this App pushed to the task's pull request
+// for jobs that were not automatic fixes (those are counted as jobs): each is
+// a change CI runs on again, so it counts as an attempt, and a loop of fixes
+// and failing checks stops at autofix.max_attempts whoever asked for them.
+func (s *Service) otherPushes(ctx context.Context, client *github.Client, t Task) (int, error) {
+	bot := s.appSlug + "[bot]"
+	n := 0
+	opts := &github.ListOptions{PerPage: 100}
+	for {
+		commits, resp, err := client.PullRequests.ListCommits(ctx, t.Owner, t.Repo, t.Number, opts)
+		if err != nil {
+			return 0, fmt.Errorf("listing the commits of %s/%s#%d: %w", t.Owner, t.Repo, t.Number, err)
+		}
+		for _, c := range commits {
+			if !strings.EqualFold(c.GetAuthor().GetLogin(), bot) {
+				continue
+			}
+			automatic, err := s.automaticJob(ctx, trailer(c.GetCommit().GetMessage(), jobTrailer))
+			if err != nil {
+				return 0, err
+			}
+			if !automatic {
+				n++
+			}
+		}
+		if resp.NextPage == 0 {
+			return n, nil
+		}
+		opts.Page = resp.NextPage
+	}
+}
+
+// automaticJob reports whether the job id names an automatic fix job.
+func (s *Service) automaticJob(ctx context.Context, id string) (bool, error) {
+	if id == "" {
+		return false, nil
+	}
+	j, err := s.store.GetJob(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("reading job %s: %w", id, err)
+	}
+	return j.TriggerSource == string(SourceCheckRun) || j.TriggerSource == string(SourceCheckSuite), nil
+}
+
+// trailer returns the value of a commit message's trailer ("Key:").
+func trailer(message, key string) string {
+	for _, line := range strings.Split(message, "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), key); ok {
+			return strings.TrimSpace(v)
+		}
+	}
+	return ""
+}
+
 // autofixLimit is the cap the store enforces when it creates the job of an
 // automatic fix: counted in the creating transaction, so failing checks that
-// arrive together cannot exceed it.
+// arrive together cannot exceed it. This App's other pushes to the pull
+// request use attempts up.
 func autofixLimit(t Task, cfg config.RepoConfig) *store.JobLimit {
 	if t.Source != SourceCheckRun && t.Source != SourceCheckSuite {
 		return nil
 	}
-	return &store.JobLimit{Kind: t.Kind, Sources: autofixSources[:], Max: cfg.Autofix.MaxAttempts}
+	return &store.JobLimit{Kind: t.Kind, Sources: autofixSources[:], Max: cfg.Autofix.MaxAttempts - t.pushes}
 }
 
 // describeTrigger names a task's trigger for a denial reply.

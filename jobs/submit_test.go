@@ -417,14 +417,14 @@ func TestSubmitAutofixCapped(t *testing.T) {
 	h.setConfig("main", "version: 1\nautofix:\n  checks: [ci/test]\n  max_attempts: 1\n")
 	check := func(id int64) Task { return checkTask(id, "alice") }
 	h.submit(check(501))
-	h.expectCalls(callConfig, callPull, callHeadBranch, callHeadRules, callCheckRun, callDispatch)
+	h.expectCalls(callConfig, callPull, callPullCommits, callHeadBranch, callHeadRules, callCheckRun, callDispatch)
 	job := h.onlyJob()
 	if job.TriggerKey != "check_run:501:12" {
 		t.Errorf("trigger key = %q", job.TriggerKey)
 	}
 
 	h.submit(check(502))
-	h.expectCalls(callConfig, callPull, callCommentPR)
+	h.expectCalls(callConfig, callPull, callPullCommits, callCommentPR)
 	h.onlyJob()
 	got := h.appComments(testPR)
 	if len(got) != 1 || !strings.Contains(got[0], "autofix.max_attempts is 1") {
@@ -437,6 +437,25 @@ func TestSubmitAutofixCapped(t *testing.T) {
 	h.expectCalls(callConfig, callPull)
 	if got := h.appComments(testPR); len(got) != 1 {
 		t.Errorf("a check not in autofix.checks was answered: %q", got)
+	}
+}
+
+// TestSubmitAutofixCountsTheAppsPushes: a commit this App pushed for a
+// `/agent fix` counts as an attempt (CI runs again on it); one pushed by an
+// automatic fix is counted once, as its job.
+func TestSubmitAutofixCountsTheAppsPushes(t *testing.T) {
+	h := newHarness(t, nil)
+	h.setConfig("main", "version: 1\nautofix:\n  checks: [ci/test]\n  max_attempts: 2\n")
+	check := func(id int64) Task { return checkTask(id, "alice") }
+	h.submit(check(601))
+	auto := h.onlyJob()
+	h.pushAsApp("fix: by the automatic fix\n\nInfra-Agent-Job: " + auto.ID + "\n")
+	h.pushAsApp("fix: asked for\n\nInfra-Agent-Job: 01a23640-0000-7000-8000-000000000000\nRequested-by: @alice\n")
+	h.callsSince()
+	h.submit(check(602))
+	h.expectCalls(callConfig, callPull, callPullCommits, callCommentPR)
+	if got := h.appComments(testPR); len(got) != 1 || !strings.Contains(got[0], "2 fix attempts were already made") {
+		t.Errorf("comments = %q, want the cap: one automatic fix and one push by the App", got)
 	}
 }
 
