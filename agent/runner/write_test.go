@@ -106,7 +106,7 @@ func TestPushTargetIsOnlyThePullRequestsOwnBranch(t *testing.T) {
 		"remediation":    func(s *wire.JobSpec) { s.Kind = wire.KindRemediate },
 		"not a pull":     func(s *wire.JobSpec) { s.PullRequest = false },
 	} {
-		jj := *j
+		jj := &job{spec: j.spec}
 		edit(&jj.spec)
 		if _, err := jj.pushTarget(); err == nil {
 			t.Errorf("%s: a push target", name)
