@@ -40,8 +40,8 @@ func privateBucket(passed bool) change {
 		Message: "fix: 1 finding (public_bucket)\n\nInfra-Agent-Job: 01a23640\n", Body: "## Summary\n\nMade the bucket private.\n",
 		Files: []changedFile{{File: writeback.File{Path: "main.tf", Content: []byte("acl = \"private\"\nx = 1\n")},
 			Original: []byte("acl = \"public-read\"\nx = 1\n")}},
-		Suggestions:   []checks.Suggestion{{Path: "main.tf", StartLine: 1, EndLine: 1, Replacement: "acl = \"private\"\n"}},
-		Iterations:    1, MaxIterations: 5, Deterministic: 1,
+		Suggestions: []checks.Suggestion{{Path: "main.tf", StartLine: 1, EndLine: 1, Replacement: "acl = \"private\"\n"}},
+		Iterations:  1, MaxIterations: 5, Deterministic: 1,
 	}
 	if !passed {
 		c.NeedsReview = []string{"validation still fails"}
