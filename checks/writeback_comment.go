@@ -197,12 +197,13 @@ func IssueDone(r WriteResult) string {
 }
 
 // AutofixCapComment renders the one comment posted when a pull request has
-// used its automatic fix attempts: it asks for a human.
-func AutofixCapComment(check string, max int) string {
+// used its automatic fix attempts (attempts of max, this App's pushes
+// included): it asks for a human.
+func AutofixCapComment(check string, attempts, max int) string {
 	return fmt.Sprintf("**infra-agent stopped fixing this pull request automatically.** The check %s failed again after %s "+
-		"(`autofix.max_attempts`, pushes by infra-agent included). A human needs to look: comment `/agent fix` to ask for another attempt. "+
+		"(`autofix.max_attempts` is %d; pushes by infra-agent count). A human needs to look: comment `/agent fix` to ask for another attempt. "+
 		"infra-agent will not comment again for other failing checks of this pull request.\n",
-		inlineCode(check), plural(max, "automatic fix attempt"))
+		inlineCode(check), plural(attempts, "fix attempt"), max)
 }
 
 // diffBlock renders a unified diff as a fenced diff block (redacted), cut to

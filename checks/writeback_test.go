@@ -89,7 +89,7 @@ func TestWriteTextsGolden(t *testing.T) {
 		"issue_opened":         IssueDone(opened),
 		"issue_suggested":      IssueDone(remediation(unprotected)),
 		"issue_failed":         IssueDone(failed),
-		"autofix_cap":          AutofixCapComment("ci/terraform", 2),
+		"autofix_cap":          AutofixCapComment("ci/terraform", 3, 2),
 	}
 	for name, got := range texts {
 		t.Run(name, func(t *testing.T) { jobGolden(t, "write_"+name, got) })

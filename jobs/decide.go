@@ -37,6 +37,9 @@ type Decision struct {
 	Reason string
 	// Static marks a fork job: no terraform init/plan, no secrets, no model.
 	Static bool
+	// Capped marks an automatic fix refused because the pull request used its
+	// attempts up: answered once per pull request, not per failing check.
+	Capped bool
 	// Quiet marks a denial that is logged but not answered on GitHub: the actor
 	// is a bot or this App, or an automatic trigger the repository has not
 	// enabled. Answering those would be noise or a reply loop.
@@ -138,8 +141,10 @@ func decideRun(t Task, cfg config.RepoConfig, actorPerm config.Permission, facts
 			return quiet(fmt.Sprintf("pull request #%d is closed", t.Number))
 		}
 		if facts.AutofixAttempts >= cfg.Autofix.MaxAttempts {
-			return deny(fmt.Sprintf("the failing check %q was not fixed automatically: %d fix attempts were already made on this pull request (automatic fixes and infra-agent's pushes; autofix.max_attempts is %d); comment `/agent fix` to try again",
+			d := deny(fmt.Sprintf("the failing check %q was not fixed automatically: %d fix attempts were already made on this pull request (automatic fixes and infra-agent's pushes; autofix.max_attempts is %d); comment `/agent fix` to try again",
 				t.CheckName, facts.AutofixAttempts, cfg.Autofix.MaxAttempts))
+			d.Capped = true
+			return d
 		}
 	default:
 		return deny(fmt.Sprintf("unknown trigger source %q", t.Source))

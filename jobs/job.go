@@ -39,8 +39,7 @@ func (s *Service) createJob(ctx context.Context, client *github.Client, t Task, 
 	if errors.Is(err, store.ErrLimitReached) {
 		// Failing checks that arrived together: the decision counted before
 		// the others were created.
-		return s.deny(ctx, client, t, fmt.Sprintf("the failing check %q was not fixed automatically: autofix.max_attempts (%d) automatic fix attempts were already made on this pull request; comment `/agent fix` to try again",
-			t.CheckName, cfg.Autofix.MaxAttempts))
+		return s.capReached(ctx, client, t, cfg.Autofix.MaxAttempts, cfg)
 	}
 	if err != nil {
 		return fmt.Errorf("creating job for %s/%s#%d: %w", t.Owner, t.Repo, t.Number, err)

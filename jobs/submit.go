@@ -105,6 +105,9 @@ func (s *Service) decide(ctx context.Context, client *github.Client, t Task, set
 		if d.Quiet {
 			return nil
 		}
+		if d.Capped {
+			return s.capReached(ctx, client, t, facts.AutofixAttempts, settings.cfg)
+		}
 		return s.deny(ctx, client, t, d.Reason)
 	}
 	switch t.Action {
@@ -128,9 +131,20 @@ func (s *Service) deny(ctx context.Context, client *github.Client, t Task, reaso
 	return s.reply(ctx, client, t, "denied:"+triggerKey(t), checks.JobDenied(t.Actor, describeTrigger(t), reason))
 }
 
+// capReached says, once per pull request whatever check failed, that the
+// automatic fixes stopped and a human must look.
+func (s *Service) capReached(ctx context.Context, client *github.Client, t Task, attempts int, cfg config.RepoConfig) error {
+	key := fmt.Sprintf("autofix-cap:%d#%d", t.RepoID, t.Number)
+	return s.reply(ctx, client, t, key, checks.AutofixCapComment(t.CheckName, attempts, cfg.Autofix.MaxAttempts))
+}
+
 // reply posts body on the task's pull request or issue once for key.
 func (s *Service) reply(ctx context.Context, client *github.Client, t Task, key, body string) error {
-	return s.poster.Reply(ctx, client, ghops.Target{RepoID: t.RepoID, Owner: t.Owner, Repo: t.Repo, Number: t.Number}, key, body)
+	err := s.poster.Reply(ctx, client, ghops.Target{RepoID: t.RepoID, Owner: t.Owner, Repo: t.Repo, Number: t.Number}, key, body)
+	if errors.Is(err, ghops.ErrInFlight) {
+		return fmt.Errorf("%w: %w", ErrBusy, err)
+	}
+	return err
 }
 
 // answersConfigProblem reports whether an invalid configuration is answered

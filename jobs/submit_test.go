@@ -427,9 +427,17 @@ func TestSubmitAutofixCapped(t *testing.T) {
 	h.expectCalls(callConfig, callPull, callPullCommits, callCommentPR)
 	h.onlyJob()
 	got := h.appComments(testPR)
-	if len(got) != 1 || !strings.Contains(got[0], "autofix.max_attempts is 1") {
+	if len(got) != 1 || !strings.Contains(got[0], "after 1 fix attempt (`autofix.max_attempts` is 1") {
 		t.Errorf("comments = %q, want one explaining the cap", got)
 	}
+
+	again := check(504)
+	again.CheckName = "ci/test"
+	h.submit(again)
+	if got := h.appComments(testPR); len(got) != 1 {
+		t.Errorf("the cap was announced again for another failing check: %q", got)
+	}
+	h.callsSince()
 
 	other := check(503)
 	other.CheckName = "lint"
@@ -454,7 +462,7 @@ func TestSubmitAutofixCountsTheAppsPushes(t *testing.T) {
 	h.callsSince()
 	h.submit(check(602))
 	h.expectCalls(callConfig, callPull, callPullCommits, callCommentPR)
-	if got := h.appComments(testPR); len(got) != 1 || !strings.Contains(got[0], "2 fix attempts were already made") {
+	if got := h.appComments(testPR); len(got) != 1 || !strings.Contains(got[0], "after 2 fix attempts") {
 		t.Errorf("comments = %q, want the cap: one automatic fix and one push by the App", got)
 	}
 }
