@@ -89,6 +89,9 @@ func TestWriteResponsesMatchGitHubSchemas(t *testing.T) {
 	do("POST", fmt.Sprintf("%s/pulls/1/comments/%d/replies", r, review), map[string]any{"body": "```suggestion\nc\n```"}, 201)
 	do("POST", fmt.Sprintf("%s/pulls/1/comments/%d/replies", r, review+99), map[string]any{"body": "x"}, 404)
 	do("GET", fmt.Sprintf("%s/pulls/comments/%d", r, review), nil, 200)
+	rsID := s.AddRuleset("acme", "infra", Ruleset{Branch: "main", Approvals: 2, Checks: []string{"ci/test"}, Types: []string{"deletion"}, Bypass: "always"})
+	do("GET", r+"/rules/branches/main", nil, 200)
+	do("GET", fmt.Sprintf("%s/rulesets/%d", r, rsID), nil, 200)
 	ci := s.AddCheckRun("acme", "infra", CheckRun{Name: "ci/terraform", HeadSHA: head, Conclusion: "failure", App: "ci-app",
 		Output: CheckRunOutput{Title: "2 errors", Summary: "terraform validate failed", Annotations: []Annotation{
 			{Path: "main.tf", StartLine: 3, EndLine: 3, AnnotationLevel: "failure", Message: "Unsupported argument", Title: "validate"}}}})

@@ -32,6 +32,8 @@ func operations() []operation {
 			handle: (*Server).getBranch},
 		{method: "GET", path: "/repos/{owner}/{repo}/rules/branches/{branch}", perms: []string{"metadata:read"},
 			handle: (*Server).getBranchRules},
+		{method: "GET", path: "/repos/{owner}/{repo}/rulesets/{ruleset_id}", perms: []string{"metadata:read"},
+			handle: (*Server).getRuleset},
 		{method: "GET", path: "/repos/{owner}/{repo}/contents/{path}", perms: []string{"contents:read"},
 			handle: (*Server).getContent},
 		{method: "GET", path: "/repos/{owner}/{repo}/tarball/{ref}", perms: []string{"contents:read"},

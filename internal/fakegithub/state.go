@@ -207,8 +207,8 @@ type repoState struct {
 	branches   map[string]string            // name -> head SHA
 	tags       map[string]string            // name -> commit SHA
 	protected  map[string]bool              // branch name -> branch protection on
-	rules      map[string][]string          // branch name -> types of the ruleset rules that apply to it
-	perms      map[string]string            // lower-case login -> role
+	rulesets   []*Ruleset
+	perms      map[string]string // lower-case login -> role
 	pulls      map[int]*PullRequest
 	issues     map[int]*Issue
 	comments   []*issueComment
