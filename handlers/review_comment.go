@@ -53,11 +53,7 @@ func (h *ReviewComment) Handle(ctx context.Context, eventType, deliveryID string
 	t.TriggeredAt = c.GetCreatedAt().Time
 	t.Number = pr.GetNumber()
 	t.IsPR = true
-	t.HeadSHA = pr.GetHead().GetSHA()
-	t.HeadRef = pr.GetHead().GetRef()
-	t.HeadRepo = pr.GetHead().GetRepo().GetFullName()
-	t.BaseRef = pr.GetBase().GetRef()
-	t.Fork = isFork(pr.GetHead().GetRepo(), ev.GetRepo())
+	withHead(&t, pr, ev.GetRepo())
 	t.Actor = c.GetUser().GetLogin()
 	t.ActorType = c.GetUser().GetType()
 	return submit(ctx, h.Jobs, t)
