@@ -137,7 +137,7 @@ func (b *Broker) bind(ctx context.Context, client *github.Client, job store.Job,
 		return wire.ClaimResponse{}, b.refused(ctx, job, id, refuse(http.StatusConflict,
 			"the job's token was issued before the server restarted and cannot be revoked; it is not issued twice"))
 	}
-	perms := job.Kind.TokenPermissions()
+	perms := wire.JobTokenPermissions(job.Kind, job.Fork)
 	tok, err := b.tokens.mint(ctx, job.InstallationID, job.RepoID, perms)
 	if err == nil {
 		err = b.tokens.hold(ctx, job.ID, tok.Value)
@@ -208,7 +208,7 @@ func (b *Broker) spec(j store.Job, run store.Run, cfg config.RepoConfig, source 
 		ID: j.ID, Kind: j.Kind, Tier: j.Kind.Tier(), InstallationID: j.InstallationID,
 		Repository: wire.Repository{ID: j.RepoID, Owner: j.Owner, Name: j.Repo, DefaultBranch: j.DefaultBranch},
 		Number:     j.Number, PullRequest: j.Kind != wire.KindRemediate, HeadSHA: j.HeadSHA, HeadRef: j.HeadRef, BaseRef: j.BaseRef,
-		Fork: j.Fork, Actor: j.Actor, TriggerSource: j.TriggerSource, Instructions: j.Instructions,
+		Fork: j.Fork, Actor: j.Actor, TriggerSource: j.TriggerSource, TriggerID: j.TriggerID, Instructions: j.Instructions,
 		TriggeredAt: j.TriggeredAt, CheckRunID: j.CheckRunID, RunID: run.RunID, RunAttempt: run.RunAttempt,
 		Config: string(doc), ConfigSource: source,
 		Budgets: wire.Budgets{

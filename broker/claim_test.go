@@ -269,6 +269,24 @@ func TestClaimIssuesScopedToken(t *testing.T) {
 	}
 }
 
+// TestClaimForkFixCannotWriteContents: a fix on a fork's pull request is
+// offered as suggestions, so its token has the review kind's permissions.
+func TestClaimForkFixCannotWriteContents(t *testing.T) {
+	w := newWorld(t, nil)
+	w.fake.AddPullRequest(owner, repo, fakegithub.PullRequest{Number: pr, Title: "Add a bucket", User: "mallory", HeadSHA: headSHA,
+		HeadRef: "topic", HeadOwner: "mallory", HeadRepo: "infra", BaseRef: "main"})
+	job := w.newJob(wire.KindFix)
+	status, resp, raw := w.claim(job.ID, w.oidc.Mint(w.claims(job)))
+	if status != 200 {
+		t.Fatalf("claim = %d %s", status, raw)
+	}
+	toks := w.runnerTokens()
+	if !resp.Job.Fork || len(toks) != 1 || !maps.Equal(toks[0].Permissions, wire.KindReview.TokenPermissions()) ||
+		toks[0].Permissions["contents"] != wire.Read {
+		t.Errorf("fork %v, tokens %+v: want one with the review kind's permissions", resp.Job.Fork, toks)
+	}
+}
+
 // TestClaimAllowsSelfHostedWhenConfigured: runner.self_hosted on the default
 // branch lets a self-hosted runner claim.
 func TestClaimAllowsSelfHostedWhenConfigured(t *testing.T) {

@@ -66,8 +66,12 @@ func JobHelp(h HelpInfo) string {
 	fmt.Fprintf(&b, "| `/agent review` | reviews the change: plan diff, policy results, suggestions | %s |\n", wire.KindReview.Tier())
 	b.WriteString("| `/agent cancel` | cancels the active job of this pull request or issue | |\n")
 	b.WriteString("| `/agent help` | shows this message | |\n\n")
-	fmt.Fprintf(&b, "Label an issue %s to have the agent open a pull request that fixes it. The agent never applies or merges: every change goes through review.\n\n",
-		inlineCode(c.Remediate.Label))
+	if c.Remediate.Enabled {
+		fmt.Fprintf(&b, "Label an issue %s to have the agent open a pull request that fixes it. ", inlineCode(c.Remediate.Label))
+	} else {
+		fmt.Fprintf(&b, "Remediation of issues labelled %s is off in this repository (`remediate.enabled`). ", inlineCode(c.Remediate.Label))
+	}
+	b.WriteString("The agent never applies or merges: every change goes through review.\n\n")
 
 	if h.ConfigSource == "" {
 		fmt.Fprintf(&b, "**Settings** (no `%s` on the default branch: defaults apply)\n\n", config.RepoConfigPath)
@@ -80,7 +84,12 @@ func JobHelp(h HelpInfo) string {
 	case config.ForksDeny:
 		b.WriteString("- fork pull requests: not handled (`forks: deny`)\n")
 	default:
-		b.WriteString("- fork pull requests: static checks only, no terraform init/plan, secrets or model; `/agent fix` is refused (`forks: static`)\n")
+		b.WriteString("- fork pull requests: static checks only, no terraform init/plan, secrets or model; `/agent fix` offers fixes that need no model as review suggestions, never a push (`forks: static`)\n")
+	}
+	if c.Fix.PushNeedsReview {
+		b.WriteString("- a fix that needs review is pushed, marked in its commit (`fix.push_needs_review`)\n")
+	} else {
+		b.WriteString("- a fix that needs review is posted as a diff, not pushed (`fix.push_needs_review`)\n")
 	}
 	if c.Review.Enabled {
 		fmt.Fprintf(&b, "- automatic review: on, for pull requests that touch %s\n", codeList(c.Review.Paths))

@@ -30,6 +30,8 @@ func TestJobRender(t *testing.T) {
 	cfg.Review.Enabled = true
 	cfg.Autofix.Checks = []string{"ci/test", "lint`"}
 	cfg.Forks = config.ForksDeny
+	cfg.Remediate.Enabled = true
+	cfg.Fix.PushNeedsReview = true
 
 	outputs := map[string]JobOutput{
 		"job_queued":                JobQueued(job),

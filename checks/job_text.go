@@ -55,7 +55,12 @@ func inlineCode(s string) string {
 // fence renders untrusted text as a fenced code block whose fence is longer
 // than any backtick run inside it.
 func fence(s string) string {
-	s = strings.TrimRight(untrusted(s), "\n")
+	return codeFence("text", strings.TrimRight(untrusted(s), "\n"))
+}
+
+// codeFence renders s as a fenced code block of a language whose fence is
+// longer than any backtick run in s.
+func codeFence(lang, s string) string {
 	longest, run := 0, 0
 	for _, r := range s {
 		if r == '`' {
@@ -66,7 +71,7 @@ func fence(s string) string {
 		}
 	}
 	f := strings.Repeat("`", max(3, longest+1))
-	return f + "text\n" + s + "\n" + f
+	return f + lang + "\n" + s + "\n" + f
 }
 
 // plural renders "1 attempt", "3 attempts".
@@ -82,6 +87,8 @@ func triggerText(j JobInfo) string {
 	switch j.Source {
 	case "issue_comment":
 		return fmt.Sprintf("`/agent %s` comment", j.Kind)
+	case "pull_request_review_comment":
+		return fmt.Sprintf("`/agent %s` review comment", j.Kind)
 	case "issues":
 		if j.TriggerDetail == "" {
 			return "remediation label"

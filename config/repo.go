@@ -28,6 +28,7 @@ type RepoConfig struct {
 	Commands  CommandsConfig  `yaml:"commands"`
 	Review    ReviewConfig    `yaml:"review"`
 	Remediate RemediateConfig `yaml:"remediate"`
+	Fix       FixConfig       `yaml:"fix"`
 	Autofix   AutofixConfig   `yaml:"autofix"`
 	Forks     ForkMode        `yaml:"forks"`
 	Agent     AgentConfig     `yaml:"agent"`
@@ -135,7 +136,18 @@ type ReviewConfig struct {
 
 // RemediateConfig governs issue remediation.
 type RemediateConfig struct {
-	Label string `yaml:"label"`
+	// Enabled opts the repository in: labelling an issue opens a pull
+	// request only when the default branch's configuration says so.
+	Enabled bool   `yaml:"enabled"`
+	Label   string `yaml:"label"`
+}
+
+// FixConfig governs how a fix reaches a pull request's branch.
+type FixConfig struct {
+	// PushNeedsReview pushes a change that did not pass every check (marked
+	// "needs review" in its commit); by default its diff is posted as a
+	// comment instead.
+	PushNeedsReview bool `yaml:"push_needs_review"`
 }
 
 // AutofixConfig governs automatic fix attempts on failing checks.

@@ -56,6 +56,7 @@ func New(o Options) ([]githubapp.EventHandler, error) {
 	}
 	return []githubapp.EventHandler{
 		&IssueComment{Jobs: o.Jobs},
+		&ReviewComment{Jobs: o.Jobs},
 		&Issues{Jobs: o.Jobs},
 		&PullRequest{Jobs: o.Jobs},
 		&CheckRun{Jobs: o.Jobs, AppID: o.AppID},

@@ -142,6 +142,36 @@ func issueCommentCases() []deliveryCase {
 	}
 }
 
+func reviewCommentCases() []deliveryCase {
+	const created = "octokit/pull_request_review_comment/01-created.json"
+	fix := helloWorld(jobs.SourceReviewComment)
+	fix.Action, fix.Kind, fix.Command, fix.Instructions = jobs.ActionRun, wire.KindFix, "fix", "use a variable here"
+	fix.SourceID, fix.TriggeredAt = 284312630, time.Date(2019, 5, 15, 15, 20, 37, 0, time.UTC)
+	fix.Number, fix.IsPR = 2, true
+	fix.HeadSHA, fix.HeadRef, fix.HeadRepo, fix.BaseRef = "ec26c3e57ca3a959ca5aad62de7213c562f8c821", "changes", "Codertocat/Hello-World", "master"
+	fix.Actor, fix.ActorType = "Codertocat", "User"
+	forkFix := fix
+	forkFix.Fork = true
+	body := func(s string) edit { return set("comment.body", s) }
+	return []deliveryCase{
+		{name: "comment without command", event: "pull_request_review_comment", payload: created},
+		{name: "fix on a line", event: "pull_request_review_comment", payload: created, edits: []edit{body("/agent fix use a variable here")},
+			tasks: []jobs.Task{fix}},
+		{name: "fix on a fork's line", event: "pull_request_review_comment", payload: created,
+			edits: []edit{body("/agent fix use a variable here"), set("pull_request.head.repo.id", 999)}, tasks: []jobs.Task{forkFix}},
+		{name: "edited", event: "pull_request_review_comment", payload: "octokit/pull_request_review_comment/04-edited.json",
+			edits: []edit{body("/agent fix")}, logSubstr: `"reason":"review comment edited"`},
+		{name: "bot author", event: "pull_request_review_comment", payload: created,
+			edits:     []edit{body("/agent fix"), set("comment.user.type", "Bot"), set("comment.user.login", "renovate[bot]")},
+			logSubstr: `"reason":"review comment by a bot"`},
+		{name: "performed via an app", event: "pull_request_review_comment", payload: created,
+			edits: []edit{body("/agent fix"), set("comment.performed_via_github_app", map[string]any{"id": 99, "slug": "other-app"})}},
+		{name: "quoted command", event: "pull_request_review_comment", payload: created, edits: []edit{body("> /agent fix\n\nno")}},
+		{name: "no installation", event: "pull_request_review_comment", payload: created,
+			edits: []edit{body("/agent fix"), set("installation", nil)}, status: http.StatusInternalServerError},
+	}
+}
+
 func issuesCases() []deliveryCase {
 	const labeled = "octokit/issues/09-labeled.json"
 	remediate := func(label string) jobs.Task {
@@ -284,7 +314,7 @@ func workflowAndInstallationCases() []deliveryCase {
 
 func TestDeliveries(t *testing.T) {
 	var cases []deliveryCase
-	for _, group := range [][]deliveryCase{issueCommentCases(), issuesCases(), pullRequestCases(), checkCases(), workflowAndInstallationCases()} {
+	for _, group := range [][]deliveryCase{issueCommentCases(), reviewCommentCases(), issuesCases(), pullRequestCases(), checkCases(), workflowAndInstallationCases()} {
 		cases = append(cases, group...)
 	}
 	for _, tc := range cases {

@@ -21,7 +21,7 @@ type Facts struct {
 	// matches review.paths (automatic review only).
 	ReviewPathsTouched bool
 	// AutofixAttempts counts the automatic fix jobs already created for the
-	// pull request.
+	// pull request and the other commits this App pushed to it.
 	AutofixAttempts int
 	// HeadProtection names what protects the pull request's head branch
 	// ("branch protection", "a repository ruleset (...)"), empty when nothing
@@ -37,6 +37,9 @@ type Decision struct {
 	Reason string
 	// Static marks a fork job: no terraform init/plan, no secrets, no model.
 	Static bool
+	// Capped marks an automatic fix refused because the pull request used its
+	// attempts up: answered once per pull request, not per failing check.
+	Capped bool
 	// Quiet marks a denial that is logged but not answered on GitHub: the actor
 	// is a bot or this App, or an automatic trigger the repository has not
 	// enabled. Answering those would be noise or a reply loop.
@@ -62,7 +65,7 @@ func Decide(t Task, cfg config.RepoConfig, actorPerm config.Permission, facts Fa
 	case ActionHelp, ActionUnknown:
 		return Decision{Allowed: true}
 	case ActionCancel:
-		if t.Source != SourceIssueComment {
+		if t.Source != SourceIssueComment && t.Source != SourceReviewComment {
 			return deny("cancel is a comment command")
 		}
 		if d, ok := needPermission(t, cfg, actorPerm, "`/agent cancel`"); !ok {
@@ -81,7 +84,7 @@ func decideRun(t Task, cfg config.RepoConfig, actorPerm config.Permission, facts
 		return deny(fmt.Sprintf("unknown job kind %q", t.Kind))
 	}
 	switch t.Source {
-	case SourceIssueComment:
+	case SourceIssueComment, SourceReviewComment:
 		if t.Kind == wire.KindRemediate {
 			return deny(fmt.Sprintf("remediation is started by labelling an issue %q", cfg.Remediate.Label))
 		}
@@ -101,6 +104,9 @@ func decideRun(t Task, cfg config.RepoConfig, actorPerm config.Permission, facts
 		}
 		if t.Label != cfg.Remediate.Label {
 			return quiet(fmt.Sprintf("label %q is not the remediation label %q", t.Label, cfg.Remediate.Label))
+		}
+		if !cfg.Remediate.Enabled {
+			return deny(fmt.Sprintf("remediation is off in this repository: set `remediate.enabled: true` in %s on the default branch to have labelled issues fixed", config.RepoConfigPath))
 		}
 		if t.IsPR {
 			return deny(fmt.Sprintf("the %q label works on issues, not pull requests", cfg.Remediate.Label))
@@ -135,8 +141,10 @@ func decideRun(t Task, cfg config.RepoConfig, actorPerm config.Permission, facts
 			return quiet(fmt.Sprintf("pull request #%d is closed", t.Number))
 		}
 		if facts.AutofixAttempts >= cfg.Autofix.MaxAttempts {
-			return deny(fmt.Sprintf("the failing check %q was not fixed automatically: %d automatic fix attempts were already made on this pull request (autofix.max_attempts is %d); comment `/agent fix` to try again",
+			d := deny(fmt.Sprintf("the failing check %q was not fixed automatically: %d fix attempts were already made on this pull request (automatic fixes and infra-agent's pushes; autofix.max_attempts is %d); comment `/agent fix` to try again",
 				t.CheckName, facts.AutofixAttempts, cfg.Autofix.MaxAttempts))
+			d.Capped = true
+			return d
 		}
 	default:
 		return deny(fmt.Sprintf("unknown trigger source %q", t.Source))
@@ -149,8 +157,14 @@ func decideRun(t Task, cfg config.RepoConfig, actorPerm config.Permission, facts
 			d.Quiet = t.Source == SourcePullRequest && t.Event == "synchronize"
 			return d
 		}
+		if t.Kind.Writes() && (t.Kind != wire.KindFix || t.Automatic()) {
+			return deny(fmt.Sprintf("infra-agent cannot %s a pull request from a fork automatically: it never pushes to or gets credentials for a fork's branch. Comment `/agent fix` to get the fix as review suggestions", t.Kind))
+		}
 		if t.Kind.Writes() {
-			return deny(fmt.Sprintf("infra-agent cannot %s a pull request from a fork: it never pushes to or gets credentials for a fork's branch. Fork pull requests get static checks only (`/agent plan`, `/agent review`)", t.Kind))
+			// Never a push to a fork: the fix is offered as review
+			// suggestions, made without a model, with a token that cannot
+			// write contents.
+			return Decision{Allowed: true, Tier: wire.TierRecommend, Static: true}
 		}
 		static = true
 	}

@@ -68,7 +68,7 @@ func TestDecideMatrix(t *testing.T) {
 		want      string
 	}{
 		{cmd: "fix", want: "DDDAAA"},
-		{cmd: "fix", fork: true, want: "DDDDDD"},
+		{cmd: "fix", fork: true, want: "DDDSSS"}, // review suggestions, never a push
 		{cmd: "fix", bot: true, want: "QQQQQQ"},
 		{cmd: "fix", fork: true, bot: true, want: "QQQQQQ"},
 		{cmd: "plan", want: "DDDAAA"},
@@ -123,8 +123,12 @@ func TestDecideMatrix(t *testing.T) {
 				if d.Allowed && d.Reason != "" {
 					t.Errorf("perm %s: allowed with reason %q", p, d.Reason)
 				}
-				if d.Allowed && task.Action == ActionRun && d.Tier != task.Kind.Tier() {
-					t.Errorf("perm %s: tier %s, want %s", p, d.Tier, task.Kind.Tier())
+				wantTier := task.Kind.Tier()
+				if tt.fork {
+					wantTier = min(wantTier, wire.TierRecommend) // a fork's fix is suggestions
+				}
+				if d.Allowed && task.Action == ActionRun && d.Tier != wantTier {
+					t.Errorf("perm %s: tier %s, want %s", p, d.Tier, wantTier)
 				}
 			}
 			if got.String() != tt.want {
@@ -145,8 +149,11 @@ func TestDecideReasons(t *testing.T) {
 	}{
 		{"permission", commandTask(t, "fix", false, false), config.PermissionRead,
 			"@alice has read permission on acme/infra; `/agent fix` needs write or higher (commands.min_permission)"},
-		{"fork fix", commandTask(t, "fix", true, false), config.PermissionAdmin,
-			"infra-agent cannot fix a pull request from a fork"},
+		{"remediation off", func() Task {
+			task := commandTask(t, "fix", false, false)
+			task.Source, task.Kind, task.Label, task.IsPR = SourceIssues, wire.KindRemediate, cfg.Remediate.Label, false
+			return task
+		}(), config.PermissionAdmin, "remediation is off in this repository: set `remediate.enabled: true`"},
 		{"bot", commandTask(t, "fix", false, true), config.PermissionAdmin,
 			"renovate[bot] is a bot"},
 	}
@@ -186,6 +193,8 @@ func TestDecideTriggers(t *testing.T) {
 	autofixOn.Autofix.Checks = []string{"ci/test"}
 	forksDeny := reviewOn
 	forksDeny.Forks = config.ForksDeny
+	remediateOn := config.DefaultRepoConfig()
+	remediateOn.Remediate.Enabled = true
 
 	tests := []struct {
 		name  string
@@ -196,8 +205,9 @@ func TestDecideTriggers(t *testing.T) {
 		want  string // A, S, D or Q as in the matrix
 		tier  wire.Tier
 	}{
-		{name: "remediation label by writer", task: label("infra-agent:remediate"), perm: config.PermissionWrite, want: "A", tier: wire.TierDraft},
-		{name: "remediation label by reader", task: label("infra-agent:remediate"), perm: config.PermissionRead, want: "D"},
+		{name: "remediation label by writer", task: label("infra-agent:remediate"), cfg: remediateOn, perm: config.PermissionWrite, want: "A", tier: wire.TierDraft},
+		{name: "remediation label by reader", task: label("infra-agent:remediate"), cfg: remediateOn, perm: config.PermissionRead, want: "D"},
+		{name: "remediation label, remediation off by default", task: label("infra-agent:remediate"), perm: config.PermissionAdmin, want: "D"},
 		{name: "other label", task: label("bug"), perm: config.PermissionAdmin, want: "Q"},
 		{name: "label by bot", task: with(func(t *Task) {
 			*t = label("infra-agent:remediate")

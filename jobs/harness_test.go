@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-github/v62/github"
 	"github.com/palantir/go-githubapp/githubapp"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
@@ -211,6 +212,7 @@ const (
 	callOrgRepo     = "GET /repos/acme/.github"
 	callPull        = "GET /repos/acme/infra/pulls/12"
 	callPullFiles   = "GET /repos/acme/infra/pulls/12/files"
+	callPullCommits = "GET /repos/acme/infra/pulls/12/commits"
 	callCheckRun    = "POST /repos/acme/infra/check-runs"
 	callDispatch    = "POST /repos/acme/infra/actions/workflows/infra-agent.yml/dispatches"
 	callCommentPR   = "POST /repos/acme/infra/issues/12/comments"
@@ -234,4 +236,30 @@ func callCancelRun(runID int64) string {
 
 func callPatchCheckRun(id int64) string {
 	return fmt.Sprintf("PATCH /repos/acme/infra/check-runs/%d", id)
+}
+
+// pushAsApp pushes a commit with message to the pull request's branch as
+// this App, through the Git Data API.
+func (h *harness) pushAsApp(message string) {
+	h.t.Helper()
+	ctx := context.Background()
+	gh := h.fake.Client(h.t, 1)
+	b, _, err := gh.Repositories.GetBranch(ctx, testOwner, testRepo, "topic", 0)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	tree, _, err := gh.Git.CreateTree(ctx, testOwner, testRepo, b.GetCommit().GetCommit().GetTree().GetSHA(), []*github.TreeEntry{
+		{Path: github.String("main.tf"), Mode: github.String("100644"), Type: github.String("blob"), Content: github.String(message)}})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	c, _, err := gh.Git.CreateCommit(ctx, testOwner, testRepo, &github.Commit{Message: github.String(message), Tree: tree,
+		Parents: []*github.Commit{{SHA: b.GetCommit().SHA}}}, nil)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	if _, _, err := gh.Git.UpdateRef(ctx, testOwner, testRepo, &github.Reference{Ref: github.String("refs/heads/topic"),
+		Object: &github.GitObject{SHA: c.SHA}}, false); err != nil {
+		h.t.Fatal(err)
+	}
 }

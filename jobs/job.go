@@ -39,8 +39,7 @@ func (s *Service) createJob(ctx context.Context, client *github.Client, t Task, 
 	if errors.Is(err, store.ErrLimitReached) {
 		// Failing checks that arrived together: the decision counted before
 		// the others were created.
-		return s.deny(ctx, client, t, fmt.Sprintf("the failing check %q was not fixed automatically: autofix.max_attempts (%d) automatic fix attempts were already made on this pull request; comment `/agent fix` to try again",
-			t.CheckName, cfg.Autofix.MaxAttempts))
+		return s.capReached(ctx, client, t, cfg.Autofix.MaxAttempts, cfg)
 	}
 	if err != nil {
 		return fmt.Errorf("creating job for %s/%s#%d: %w", t.Owner, t.Repo, t.Number, err)
@@ -163,9 +162,9 @@ func (s *Service) advance(ctx context.Context, client *github.Client, t Task, jo
 	if err != nil || !job.State.Active() {
 		return false, errors.Join(append(errs, err)...)
 	}
-	if t.Source == SourceIssueComment && t.SourceID != 0 && job.DispatchAttempts == 0 {
-		if _, _, err := client.Reactions.CreateIssueCommentReaction(ctx, t.Owner, t.Repo, t.SourceID, "eyes"); err != nil {
-			errs = append(errs, fmt.Errorf("reacting to comment %d: %w", t.SourceID, err))
+	if job.DispatchAttempts == 0 {
+		if err := react(ctx, client, t); err != nil {
+			errs = append(errs, err)
 		}
 	}
 	if job.State != store.JobQueued {
@@ -357,4 +356,20 @@ func (s *Service) endedJobClient(j store.Job, runID int64) (*github.Client, chec
 	info := jobInfo(j)
 	info.RunURL = runURL(client, j.Owner, j.Repo, runID)
 	return client, info, nil
+}
+
+// react acknowledges a comment command with 👀.
+func react(ctx context.Context, client *github.Client, t Task) error {
+	var err error
+	switch {
+	case t.SourceID == 0:
+	case t.Source == SourceIssueComment:
+		_, _, err = client.Reactions.CreateIssueCommentReaction(ctx, t.Owner, t.Repo, t.SourceID, "eyes")
+	case t.Source == SourceReviewComment:
+		_, _, err = client.Reactions.CreatePullRequestCommentReaction(ctx, t.Owner, t.Repo, t.SourceID, "eyes")
+	}
+	if err != nil {
+		return fmt.Errorf("reacting to comment %d: %w", t.SourceID, err)
+	}
+	return nil
 }

@@ -3,7 +3,9 @@ package jobs
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -123,6 +125,7 @@ func TestDispatchRetryStopsWhenSuperseded(t *testing.T) {
 
 func TestRemediationOnIssue(t *testing.T) {
 	h := newHarness(t, nil)
+	h.fake.SetFile(testOwner, testRepo, "main", ".github/infra-agent.yml", []byte("version: 1\nremediate:\n  enabled: true\n"))
 	h.fake.AddIssue(testOwner, testRepo, fakegithub.Issue{Number: 30, Title: "S3 bucket is public", Body: "make it private", User: "alice"})
 	task := Task{
 		Action: ActionRun, Kind: wire.KindRemediate, Source: SourceIssues, SourceID: 7030, DeliveryID: "delivery-label",
@@ -131,7 +134,7 @@ func TestRemediationOnIssue(t *testing.T) {
 		Instructions: "S3 bucket is public\n\nmake it private",
 	}
 	h.submit(task)
-	h.expectCalls(callConfig, callOrgRepo, callPermission("alice"), "GET /repos/acme/infra/branches/main", callCheckRun, callDispatch)
+	h.expectCalls(callConfig, callPermission("alice"), "GET /repos/acme/infra/branches/main", callCheckRun, callDispatch)
 	job := h.onlyJob()
 	cr := h.checkRun(job.CheckRunID)
 	if cr.Name != "infra-agent/remediate" || cr.HeadSHA == "" || cr.HeadSHA != job.HeadSHA {
@@ -141,7 +144,7 @@ func TestRemediationOnIssue(t *testing.T) {
 	other := task
 	other.Label, other.DeliveryID = "bug", "delivery-label-2"
 	h.submit(other)
-	h.expectCalls(callConfig, callOrgRepo)
+	h.expectCalls(callConfig)
 	h.onlyJob()
 }
 
@@ -497,4 +500,27 @@ func TestWatchdogConcludesCheckRunsGitHubRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	h.expectCalls()
+}
+
+// TestFixFromAReviewComment: `/agent fix` in a review comment on a line of
+// the diff makes a fix job keyed by that comment, acknowledged with 👀 on it;
+// the same comment delivered again makes no second job.
+func TestFixFromAReviewComment(t *testing.T) {
+	h := newHarness(t, nil)
+	id := h.fake.AddReviewComment(testOwner, testRepo, testPR, fakegithub.ReviewComment{User: "alice", Body: "/agent fix", Path: "main.tf", Line: 3})
+	task := commentTask(ActionRun, wire.KindFix, "alice", id)
+	task.Source = SourceReviewComment
+	h.submit(task)
+	h.expectCalls(callConfig, callOrgRepo, callPermission("alice"), callPull, callHeadBranch, callHeadRules, callCheckRun,
+		fmt.Sprintf("POST /repos/acme/infra/pulls/comments/%d/reactions", id), callDispatch)
+	job := h.onlyJob()
+	if job.TriggerSource != string(SourceReviewComment) || job.TriggerID != id || job.Kind != wire.KindFix {
+		t.Errorf("job = %+v", job)
+	}
+	if got := h.fake.Reactions(testOwner, testRepo, id); !slices.Equal(got, []string{"eyes"}) {
+		t.Errorf("reactions on the review comment = %v", got)
+	}
+	task.DeliveryID = "redelivered"
+	h.submit(task)
+	h.onlyJob()
 }

@@ -135,6 +135,7 @@ func TestSubmitRefusesPushesToProtectedHeads(t *testing.T) {
 // job; labelling the issue again later is a new trigger.
 func TestSubmitLabelReplayMakesOneJob(t *testing.T) {
 	h := newHarness(t, nil)
+	h.setConfig("main", "version: 1\nremediate:\n  enabled: true\n")
 	h.fake.AddIssue(testOwner, testRepo, fakegithub.Issue{Number: 30, Title: "S3 bucket is public", User: "alice"})
 	labelled := time.Date(2024, 6, 1, 10, 0, 0, 0, time.UTC)
 	task := Task{

@@ -105,6 +105,9 @@ func (s *Service) decide(ctx context.Context, client *github.Client, t Task, set
 		if d.Quiet {
 			return nil
 		}
+		if d.Capped {
+			return s.capReached(ctx, client, t, facts.AutofixAttempts, settings.cfg)
+		}
 		return s.deny(ctx, client, t, d.Reason)
 	}
 	switch t.Action {
@@ -128,9 +131,20 @@ func (s *Service) deny(ctx context.Context, client *github.Client, t Task, reaso
 	return s.reply(ctx, client, t, "denied:"+triggerKey(t), checks.JobDenied(t.Actor, describeTrigger(t), reason))
 }
 
+// capReached says, once per pull request whatever check failed, that the
+// automatic fixes stopped and a human must look.
+func (s *Service) capReached(ctx context.Context, client *github.Client, t Task, attempts int, cfg config.RepoConfig) error {
+	key := fmt.Sprintf("autofix-cap:%d#%d", t.RepoID, t.Number)
+	return s.reply(ctx, client, t, key, checks.AutofixCapComment(t.CheckName, attempts, cfg.Autofix.MaxAttempts))
+}
+
 // reply posts body on the task's pull request or issue once for key.
 func (s *Service) reply(ctx context.Context, client *github.Client, t Task, key, body string) error {
-	return s.poster.Reply(ctx, client, ghops.Target{RepoID: t.RepoID, Owner: t.Owner, Repo: t.Repo, Number: t.Number}, key, body)
+	err := s.poster.Reply(ctx, client, ghops.Target{RepoID: t.RepoID, Owner: t.Owner, Repo: t.Repo, Number: t.Number}, key, body)
+	if errors.Is(err, ghops.ErrInFlight) {
+		return fmt.Errorf("%w: %w", ErrBusy, err)
+	}
+	return err
 }
 
 // answersConfigProblem reports whether an invalid configuration is answered
@@ -166,13 +180,14 @@ func validateTask(t Task) error {
 // needsPermission reports whether the decision depends on the actor's
 // permission: comment commands (help aside) and the remediation label are
 // human authorisations; automatic triggers are authorised by the
-// configuration, and other labels are not ours to look at.
+// configuration, and other labels (or the remediation label where
+// remediation is off) are not ours to look at.
 func needsPermission(t Task, cfg config.RepoConfig) bool {
 	switch t.Source {
-	case SourceIssueComment:
+	case SourceIssueComment, SourceReviewComment:
 		return t.Action == ActionRun || t.Action == ActionCancel
 	case SourceIssues:
-		return t.Action == ActionRun && t.Label == cfg.Remediate.Label
+		return t.Action == ActionRun && t.Label == cfg.Remediate.Label && cfg.Remediate.Enabled
 	}
 	return false
 }
@@ -204,7 +219,11 @@ func (s *Service) gatherFacts(ctx context.Context, client *github.Client, t Task
 			if err != nil {
 				return t, f, err
 			}
-			f.AutofixAttempts = n
+			pushes, err := s.otherPushes(ctx, client, t)
+			if err != nil {
+				return t, f, err
+			}
+			f.AutofixAttempts, t.pushes = n+pushes, pushes
 		}
 	}
 	return t, f, nil
@@ -241,20 +260,81 @@ func (s *Service) autofixAttempts(ctx context.Context, t Task) (int, error) {
 	return total, nil
 }
 
+// jobTrailer is the commit trailer that names the job that made a commit.
+const jobTrailer = "Infra-Agent-Job:"
+
+// otherPushes counts the commits this App pushed to the task's pull request
+// for jobs that were not automatic fixes (those are counted as jobs): each is
+// a change CI runs on again, so it counts as an attempt, and a loop of fixes
+// and failing checks stops at autofix.max_attempts whoever asked for them.
+func (s *Service) otherPushes(ctx context.Context, client *github.Client, t Task) (int, error) {
+	bot := s.appSlug + "[bot]"
+	n := 0
+	opts := &github.ListOptions{PerPage: 100}
+	for {
+		commits, resp, err := client.PullRequests.ListCommits(ctx, t.Owner, t.Repo, t.Number, opts)
+		if err != nil {
+			return 0, fmt.Errorf("listing the commits of %s/%s#%d: %w", t.Owner, t.Repo, t.Number, err)
+		}
+		for _, c := range commits {
+			if !strings.EqualFold(c.GetAuthor().GetLogin(), bot) {
+				continue
+			}
+			automatic, err := s.automaticJob(ctx, trailer(c.GetCommit().GetMessage(), jobTrailer))
+			if err != nil {
+				return 0, err
+			}
+			if !automatic {
+				n++
+			}
+		}
+		if resp.NextPage == 0 {
+			return n, nil
+		}
+		opts.Page = resp.NextPage
+	}
+}
+
+// automaticJob reports whether the job id names an automatic fix job.
+func (s *Service) automaticJob(ctx context.Context, id string) (bool, error) {
+	if id == "" {
+		return false, nil
+	}
+	j, err := s.store.GetJob(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("reading job %s: %w", id, err)
+	}
+	return j.TriggerSource == string(SourceCheckRun) || j.TriggerSource == string(SourceCheckSuite), nil
+}
+
+// trailer returns the value of a commit message's trailer ("Key:").
+func trailer(message, key string) string {
+	for _, line := range strings.Split(message, "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), key); ok {
+			return strings.TrimSpace(v)
+		}
+	}
+	return ""
+}
+
 // autofixLimit is the cap the store enforces when it creates the job of an
 // automatic fix: counted in the creating transaction, so failing checks that
-// arrive together cannot exceed it.
+// arrive together cannot exceed it. This App's other pushes to the pull
+// request use attempts up.
 func autofixLimit(t Task, cfg config.RepoConfig) *store.JobLimit {
 	if t.Source != SourceCheckRun && t.Source != SourceCheckSuite {
 		return nil
 	}
-	return &store.JobLimit{Kind: t.Kind, Sources: autofixSources[:], Max: cfg.Autofix.MaxAttempts}
+	return &store.JobLimit{Kind: t.Kind, Sources: autofixSources[:], Max: cfg.Autofix.MaxAttempts - t.pushes}
 }
 
 // describeTrigger names a task's trigger for a denial reply.
 func describeTrigger(t Task) string {
 	switch t.Source {
-	case SourceIssueComment:
+	case SourceIssueComment, SourceReviewComment:
 		if t.Action == ActionCancel {
 			return "`/agent cancel`"
 		}
@@ -277,8 +357,8 @@ func describeTrigger(t Task) string {
 // again updates the issue, so each labelling has its own updated_at.
 func triggerKey(t Task) string {
 	switch t.Source {
-	case SourceIssueComment:
-		return fmt.Sprintf("issue_comment:%d", t.SourceID)
+	case SourceIssueComment, SourceReviewComment:
+		return fmt.Sprintf("%s:%d", t.Source, t.SourceID)
 	case SourcePullRequest:
 		return fmt.Sprintf("pull_request:%d#%d:%s", t.RepoID, t.Number, t.HeadSHA)
 	case SourceCheckRun, SourceCheckSuite:

@@ -280,8 +280,9 @@ func TestSubmitDenials(t *testing.T) {
 			comment: "@eve has no permission on acme/infra",
 		},
 		{
-			name: "fork fix",
+			name: "fork fix, forks deny",
 			seed: func(h *harness) {
+				h.fake.SetFile(testOwner, testRepo, "main", ".github/infra-agent.yml", []byte("version: 1\nforks: deny\n"))
 				h.fake.AddPullRequest(testOwner, testRepo, fakegithub.PullRequest{
 					Number: 13, User: "mallory", HeadSHA: "2222222222222222222222222222222222222222", HeadRef: "evil",
 					HeadOwner: "mallory", HeadRepo: "infra", BaseRef: "main", Files: []string{"main.tf"},
@@ -292,8 +293,8 @@ func TestSubmitDenials(t *testing.T) {
 				t.Number = 13
 				return t
 			},
-			calls:   []string{callConfig, callOrgRepo, callPermission("alice"), "GET /repos/acme/infra/pulls/13", "POST /repos/acme/infra/issues/13/comments"},
-			comment: "cannot fix a pull request from a fork",
+			calls:   []string{callConfig, callPermission("alice"), "GET /repos/acme/infra/pulls/13", "POST /repos/acme/infra/issues/13/comments"},
+			comment: "pull requests from forks are not handled in this repository (forks: deny)",
 		},
 		{
 			name: "bot",
@@ -416,19 +417,27 @@ func TestSubmitAutofixCapped(t *testing.T) {
 	h.setConfig("main", "version: 1\nautofix:\n  checks: [ci/test]\n  max_attempts: 1\n")
 	check := func(id int64) Task { return checkTask(id, "alice") }
 	h.submit(check(501))
-	h.expectCalls(callConfig, callPull, callHeadBranch, callHeadRules, callCheckRun, callDispatch)
+	h.expectCalls(callConfig, callPull, callPullCommits, callHeadBranch, callHeadRules, callCheckRun, callDispatch)
 	job := h.onlyJob()
 	if job.TriggerKey != "check_run:501:12" {
 		t.Errorf("trigger key = %q", job.TriggerKey)
 	}
 
 	h.submit(check(502))
-	h.expectCalls(callConfig, callPull, callCommentPR)
+	h.expectCalls(callConfig, callPull, callPullCommits, callCommentPR)
 	h.onlyJob()
 	got := h.appComments(testPR)
-	if len(got) != 1 || !strings.Contains(got[0], "autofix.max_attempts is 1") {
+	if len(got) != 1 || !strings.Contains(got[0], "after 1 fix attempt (`autofix.max_attempts` is 1") {
 		t.Errorf("comments = %q, want one explaining the cap", got)
 	}
+
+	again := check(504)
+	again.CheckName = "ci/test"
+	h.submit(again)
+	if got := h.appComments(testPR); len(got) != 1 {
+		t.Errorf("the cap was announced again for another failing check: %q", got)
+	}
+	h.callsSince()
 
 	other := check(503)
 	other.CheckName = "lint"
@@ -436,6 +445,25 @@ func TestSubmitAutofixCapped(t *testing.T) {
 	h.expectCalls(callConfig, callPull)
 	if got := h.appComments(testPR); len(got) != 1 {
 		t.Errorf("a check not in autofix.checks was answered: %q", got)
+	}
+}
+
+// TestSubmitAutofixCountsTheAppsPushes: a commit this App pushed for a
+// `/agent fix` counts as an attempt (CI runs again on it); one pushed by an
+// automatic fix is counted once, as its job.
+func TestSubmitAutofixCountsTheAppsPushes(t *testing.T) {
+	h := newHarness(t, nil)
+	h.setConfig("main", "version: 1\nautofix:\n  checks: [ci/test]\n  max_attempts: 2\n")
+	check := func(id int64) Task { return checkTask(id, "alice") }
+	h.submit(check(601))
+	auto := h.onlyJob()
+	h.pushAsApp("fix: by the automatic fix\n\nInfra-Agent-Job: " + auto.ID + "\n")
+	h.pushAsApp("fix: asked for\n\nInfra-Agent-Job: 01a23640-0000-7000-8000-000000000000\nRequested-by: @alice\n")
+	h.callsSince()
+	h.submit(check(602))
+	h.expectCalls(callConfig, callPull, callPullCommits, callCommentPR)
+	if got := h.appComments(testPR); len(got) != 1 || !strings.Contains(got[0], "after 2 fix attempts") {
+		t.Errorf("comments = %q, want the cap: one automatic fix and one push by the App", got)
 	}
 }
 

@@ -26,10 +26,13 @@ type Source string
 // Trigger sources, named after the webhook events.
 const (
 	SourceIssueComment Source = "issue_comment"
-	SourceIssues       Source = "issues"
-	SourcePullRequest  Source = "pull_request"
-	SourceCheckRun     Source = "check_run"
-	SourceCheckSuite   Source = "check_suite"
+	// SourceReviewComment is a review comment on a line of a pull request's
+	// diff: its fix is scoped to that line and answered in its thread.
+	SourceReviewComment Source = "pull_request_review_comment"
+	SourceIssues        Source = "issues"
+	SourcePullRequest   Source = "pull_request"
+	SourceCheckRun      Source = "check_run"
+	SourceCheckSuite    Source = "check_suite"
 )
 
 // Task is every trigger, normalized: what to do, where, for whom, and why. A
@@ -83,4 +86,8 @@ type Task struct {
 	CheckName string
 	// Label is the label that triggered a remediation.
 	Label string
+
+	// pushes counts this App's commits on the pull request for jobs other
+	// than automatic fixes; they use automatic fix attempts up.
+	pushes int
 }

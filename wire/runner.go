@@ -112,6 +112,9 @@ type JobSpec struct {
 
 	Actor         string `json:"actor"`
 	TriggerSource string `json:"trigger_source"`
+	// TriggerID is the id of what triggered the job: the comment (issue or
+	// review comment), check run, check suite, issue or pull request.
+	TriggerID int64 `json:"trigger_id,omitempty"`
 	// Instructions are untrusted text (the words after `/agent fix`, an issue
 	// body): data for the model, never commands.
 	Instructions string    `json:"instructions,omitempty"`

@@ -119,6 +119,17 @@ func (k Kind) TokenPermissions() map[string]string {
 	return p
 }
 
+// JobTokenPermissions returns the permissions of the runner token of a job
+// of kind k: the kind's, except for a fork's pull request, whose jobs never
+// push (a fork's fix is offered as review suggestions) and so get the review
+// kind's, without contents or issues write.
+func JobTokenPermissions(k Kind, fork bool) map[string]string {
+	if fork && k.Writes() {
+		return KindReview.TokenPermissions()
+	}
+	return k.TokenPermissions()
+}
+
 // ForbiddenPermissions are never granted to a runner, whatever the kind.
 var ForbiddenPermissions = []string{"workflows", "actions", "administration", "secrets"}
 

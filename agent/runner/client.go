@@ -22,6 +22,12 @@ func DefaultBackoff() []time.Duration {
 	return []time.Duration{time.Second, 2 * time.Second, 4 * time.Second, 8 * time.Second, 16 * time.Second}
 }
 
+// DefaultGitHubBackoff is the wait before each retry of a GitHub call that
+// was refused for now and named no wait: three retries over seven seconds.
+func DefaultGitHubBackoff() []time.Duration {
+	return []time.Duration{time.Second, 2 * time.Second, 4 * time.Second}
+}
+
 // apiError is an answer of the runner API that refuses the call.
 type apiError struct {
 	status int

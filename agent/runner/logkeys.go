@@ -23,4 +23,5 @@ const (
 	logKeyReview      = "review_id"
 	logKeyUnchanged   = "unchanged"
 	logKeyHidden      = "hidden_comments"
+	logKeyWait        = "wait"
 )

@@ -49,6 +49,9 @@ type Options struct {
 	Backoff []time.Duration
 	// HeartbeatEvery overrides the interval the claim answers (tests).
 	HeartbeatEvery time.Duration
+	// GitHubBackoff is the wait before each retry of a GitHub call refused
+	// for now, when GitHub names no wait (nil: DefaultGitHubBackoff).
+	GitHubBackoff []time.Duration
 
 	// deadline, when set, replaces the job's deadline (tests).
 	deadline time.Duration
@@ -117,6 +120,9 @@ func (o *Options) check() error {
 	if o.Backoff == nil {
 		o.Backoff = DefaultBackoff()
 	}
+	if o.GitHubBackoff == nil {
+		o.GitHubBackoff = DefaultGitHubBackoff()
+	}
 	return nil
 }
 
@@ -148,7 +154,9 @@ func newJob(ctx context.Context, o Options, claim wire.ClaimResponse) (*job, err
 		base.Path += "/"
 	}
 	at := &auditTransport{base: http.DefaultTransport, token: claim.Token.Value, log: *zerolog.Ctx(ctx)}
-	gh := github.NewClient(&http.Client{Transport: at, Timeout: 2 * time.Minute})
+	// Retries go through the audit, so every attempt is in the job's trail.
+	rt := &retryTransport{base: at, waits: o.GitHubBackoff, maxWait: time.Minute, sleep: wait.Sleep, now: time.Now}
+	gh := github.NewClient(&http.Client{Transport: rt, Timeout: 2 * time.Minute})
 	gh.BaseURL, gh.UploadURL = base, base
 	dir, err := os.MkdirTemp(o.WorkDir, "infra-agent-job-")
 	if err != nil {

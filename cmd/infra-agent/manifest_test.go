@@ -1,14 +1,19 @@
 package main
 
 import (
+	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/infra-agent/infra-agent/handlers"
 	"github.com/infra-agent/infra-agent/internal/fakegithub"
+	"github.com/infra-agent/infra-agent/jobs"
+	"github.com/infra-agent/infra-agent/store"
 	"github.com/infra-agent/infra-agent/wire"
 )
 
@@ -70,3 +75,41 @@ func checkManifest(t *testing.T, fake *fakegithub.Server) {
 		}
 	}
 }
+
+// TestManifestEventsAreTheHandlers: app.yml subscribes to exactly the events
+// the server has handlers for (installation events are always sent).
+func TestManifestEventsAreTheHandlers(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join("..", "..", "app.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var manifest struct {
+		Events []string `yaml:"default_events"`
+	}
+	if err := yaml.Unmarshal(raw, &manifest); err != nil {
+		t.Fatal(err)
+	}
+	hs, err := handlers.New(handlers.Options{AppID: 1, Jobs: nopJobs{}, Runs: nopJobs{}, Installations: nopJobs{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var handled []string
+	for _, h := range hs {
+		for _, e := range h.Handles() {
+			if e != "installation" && e != "installation_repositories" {
+				handled = append(handled, e)
+			}
+		}
+	}
+	slices.Sort(handled)
+	slices.Sort(manifest.Events)
+	if !slices.Equal(handled, manifest.Events) {
+		t.Errorf("app.yml events %v, handlers %v", manifest.Events, handled)
+	}
+}
+
+type nopJobs struct{}
+
+func (nopJobs) Submit(context.Context, jobs.Task) error                      { return nil }
+func (nopJobs) ReconcileRun(context.Context, jobs.RunEvent) error            { return nil }
+func (nopJobs) RecordInstallation(context.Context, store.Installation) error { return nil }

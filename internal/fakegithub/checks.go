@@ -127,23 +127,27 @@ func (s *Server) getCheckRun(c *call) reply {
 }
 
 // listCheckRunsForRef lists the check runs of a commit (ref is a SHA, a branch or refs/heads/...), newest first,
-// filtered by check_name and status; filter=latest (the default) keeps the newest run of each name.
+// filtered as GitHub filters them (see listRuns).
 func (s *Server) listCheckRunsForRef(c *call) reply {
-	rs := c.repo
 	shas := map[string]bool{}
-	for _, k := range rs.refKeys(c.params["ref"]) {
+	for _, k := range c.repo.refKeys(c.params["ref"]) {
 		shas[k] = true
 	}
-	name, status := c.query.Get("check_name"), c.query.Get("status")
+	return s.listRuns(c, func(cr *CheckRun) bool { return shas[cr.HeadSHA] })
+}
+
+// listRuns lists the check runs of the repository that in selects, newest first, filtered by check_name, status and
+// app_id; filter=latest (the default) keeps the newest run of each name.
+func (s *Server) listRuns(c *call, in func(*CheckRun) bool) reply {
+	rs := c.repo
+	name, status, app := c.query.Get("check_name"), c.query.Get("status"), c.query.Get("app_id")
 	latest := c.query.Get("filter") != "all"
-	if app := c.query.Get("app_id"); app != "" && app != strconv.FormatInt(s.appID, 10) {
-		shas = nil // every check run of the fake is the App's
-	}
 	var runs []*CheckRun
 	seen := map[string]bool{}
 	for i := len(rs.checkRuns) - 1; i >= 0; i-- {
 		cr := rs.checkRuns[i]
-		if !shas[cr.HeadSHA] || name != "" && cr.Name != name || status != "" && cr.Status != status {
+		if !in(cr) || name != "" && cr.Name != name || status != "" && cr.Status != status ||
+			app != "" && app != strconv.FormatInt(s.checkRunApp(cr), 10) {
 			continue
 		}
 		if latest && seen[cr.Name] {
@@ -210,6 +214,10 @@ func (s *Server) checkRunJSON(rs *repoState, cr *CheckRun) object {
 	if prs == nil {
 		prs = []any{}
 	}
+	app := s.appJSON()
+	if cr.App != "" {
+		app = s.otherAppJSON(cr.App)
+	}
 	var completed any
 	if cr.Status == "completed" {
 		completed = timestamp(cr.CompletedAt)
@@ -224,8 +232,8 @@ func (s *Server) checkRunJSON(rs *repoState, cr *CheckRun) object {
 			"text": nullable(cr.Output.Text), "annotations_count": len(cr.Output.Annotations),
 			"annotations_url": api + "/annotations",
 		},
-		"check_suite":   object{"id": stableID("check_suite", full+"@"+cr.HeadSHA)},
-		"app":           s.appJSON(),
+		"check_suite":   object{"id": suiteID(full, cr.App, cr.HeadSHA)},
+		"app":           app,
 		"pull_requests": prs,
 	}
 }

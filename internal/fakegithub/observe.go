@@ -68,7 +68,7 @@ func (s *Server) Comments(owner, repo string, number int) []Comment {
 	return out
 }
 
-// Reactions returns the contents ("eyes", "+1", ...) of the reactions on an issue comment, in order.
+// Reactions returns the contents ("eyes", "+1", ...) of the reactions on an issue or review comment, in order.
 func (s *Server) Reactions(owner, repo string, commentID int64) []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -82,6 +82,11 @@ func (s *Server) Reactions(owner, repo string, commentID int64) []string {
 			continue
 		}
 		for _, r := range c.reactions {
+			out = append(out, r.content)
+		}
+	}
+	if rc := rs.reviewComment(commentID); rc != nil {
+		for _, r := range rc.reactions {
 			out = append(out, r.content)
 		}
 	}

@@ -118,7 +118,7 @@ func (s *Server) pullJSON(rs *repoState, pr *PullRequest) object {
 	}
 	return object{
 		"id": id, "node_id": nodeID("PullRequest", id), "number": pr.Number, "state": pr.State,
-		"locked": false, "title": pr.Title, "body": pr.Body, "user": s.userJSON(pr.User), "draft": false,
+		"locked": false, "title": pr.Title, "body": pr.Body, "user": s.userJSON(pr.User), "draft": pr.Draft,
 		"url": api, "html_url": html, "diff_url": html + ".diff", "patch_url": html + ".patch", "issue_url": issue,
 		"commits_url": api + "/commits", "review_comments_url": api + "/comments",
 		"review_comment_url": s.apiURL("/repos/%s/pulls/comments{/number}", full),

@@ -218,7 +218,7 @@ func (s *Server) getBranch(c *call) reply {
 			"commit": object{
 				"url": api + "/git/commits/" + sha, "message": "head of " + name, "comment_count": 0,
 				"author": gitUser, "committer": gitUser,
-				"tree": object{"sha": sha, "url": api + "/git/trees/" + sha},
+				"tree": object{"sha": c.repo.treeOf(sha), "url": api + "/git/trees/" + c.repo.treeOf(sha)},
 			},
 		},
 		"_links":    object{"self": api + "/branches/" + name, "html": html + "/tree/" + name},
@@ -228,29 +228,16 @@ func (s *Server) getBranch(c *call) reply {
 }
 
 // getBranchRules lists the ruleset rules that apply to a branch, as GitHub does for any branch name (an absent
-// branch has none).
+// branch has none): each rule with its ruleset's id, and the parameters GitHub sends, defaults included.
 func (s *Server) getBranchRules(c *call) reply {
 	name := c.params["branch"]
-	types := c.repo.rules[name]
-	rep := reply{status: http.StatusOK}
-	start, end := s.paginate(c, len(types), &rep)
-	items := make([]any, 0, end-start)
-	for i, typ := range types[start:end] {
-		id := stableID("ruleset", c.repo.Owner+"/"+c.repo.Name+":"+name+":"+typ) + int64(start+i)
-		rule := object{
-			"type": typ, "ruleset_source_type": "Repository", "ruleset_source": c.repo.Owner + "/" + c.repo.Name,
-			"ruleset_id": id,
+	var rules []object
+	for _, r := range c.repo.rulesets {
+		if r.Branch == name {
+			rules = append(rules, r.rules(c.repo)...)
 		}
-		if typ == "pull_request" {
-			// GitHub sends a pull_request rule's parameters, defaults included.
-			rule["parameters"] = object{
-				"dismiss_stale_reviews_on_push": false, "require_code_owner_review": false,
-				"require_last_push_approval": false, "required_approving_review_count": 1,
-				"required_review_thread_resolution": false,
-			}
-		}
-		items = append(items, rule)
 	}
-	rep.body = items
+	rep := reply{status: http.StatusOK}
+	rep.body = page(s, c, rules, &rep, func(o object) any { return o })
 	return rep
 }

@@ -19,30 +19,6 @@ type PullReview struct {
 	At       time.Time
 }
 
-// ReviewComment is a pull request review comment: a comment on a line of the diff.
-type ReviewComment struct {
-	ID       int64
-	ReviewID int64
-	User     string
-	Body     string
-	Path     string
-	Side     string // RIGHT or LEFT
-	Line     int
-	// StartLine is the first line of a multi-line comment; 0 for one line.
-	StartLine int
-	CommitID  string
-	// Minimized and MinimizedReason are what GraphQL's minimizeComment set (the reason in lower case, as GitHub
-	// reports it: "resolved", "outdated", ...).
-	Minimized       bool
-	MinimizedReason string
-}
-
-type reviewComment struct {
-	ReviewComment
-	number  int
-	created time.Time
-}
-
 // reviewStates maps a review event to the state the review is in.
 var reviewStates = map[string]string{
 	"APPROVE": "APPROVED", "REQUEST_CHANGES": "CHANGES_REQUESTED", "COMMENT": "COMMENTED", "": "PENDING",
@@ -132,37 +108,6 @@ func (s *Server) createReview(c *call) reply {
 	return ok(http.StatusOK, s.reviewJSON(rs, rv))
 }
 
-// checkReviewComment says why GitHub would refuse a comment, or "".
-func (s *Server) checkReviewComment(rs *repoState, pr *PullRequest, sha, path, side, startSide string, line, start int) string {
-	if side != "RIGHT" && side != "LEFT" || start != 0 && startSide != "RIGHT" && startSide != "LEFT" {
-		return "side must be RIGHT or LEFT"
-	}
-	known := false
-	for _, f := range pr.Files {
-		known = known || f == path
-	}
-	if !known {
-		return "Path could not be resolved"
-	}
-	if line < 1 {
-		return "Line could not be resolved"
-	}
-	_, d := s.fileDiffAt(rs, pr, sha, path)
-	h := d.hunkOf(side, line)
-	if h < 0 {
-		return "Pull request review thread line must be part of the diff"
-	}
-	if start != 0 {
-		if start >= line && startSide == side {
-			return "start_line must precede the end line"
-		}
-		if d.hunkOf(startSide, start) != h {
-			return "Pull request review thread start line must be part of the same hunk as the line"
-		}
-	}
-	return ""
-}
-
 func (s *Server) listReviews(c *call) reply {
 	n := int(intParam(c, "pull_number"))
 	if c.repo.pulls[n] == nil {
@@ -176,23 +121,6 @@ func (s *Server) listReviews(c *call) reply {
 	}
 	rep := reply{status: http.StatusOK}
 	rep.body = page(s, c, all, &rep, func(rv *PullReview) any { return s.reviewJSON(c.repo, rv) })
-	return rep
-}
-
-func (s *Server) listReviewComments(c *call) reply {
-	n := int(intParam(c, "pull_number"))
-	pr := c.repo.pulls[n]
-	if pr == nil {
-		return notFound()
-	}
-	var all []*reviewComment
-	for _, cm := range c.repo.reviewComments {
-		if cm.number == n {
-			all = append(all, cm)
-		}
-	}
-	rep := reply{status: http.StatusOK}
-	rep.body = page(s, c, all, &rep, func(cm *reviewComment) any { return s.reviewCommentJSON(c.repo, pr, cm) })
 	return rep
 }
 
@@ -212,46 +140,6 @@ func (s *Server) reviewJSON(rs *repoState, rv *PullReview) object {
 	return o
 }
 
-// reviewCommentJSON renders a comment as GitHub lists it now: when the lines it was made on changed in the
-// pull request's head since, it is outdated, and GitHub no longer gives it a line or position.
-func (s *Server) reviewCommentJSON(rs *repoState, pr *PullRequest, cm *reviewComment) object {
-	full := rs.Owner + "/" + rs.Name
-	api := s.apiURL("/repos/%s/pulls/comments/%d", full, cm.ID)
-	html := fmt.Sprintf("%s/%s/pull/%d#discussion_r%d", htmlBase, full, cm.number, cm.ID)
-	pull := s.apiURL("/repos/%s/pulls/%d", full, cm.number)
-	_, d := s.fileDiffAt(rs, pr, cm.CommitID, cm.Path)
-	o := object{
-		"url": api, "id": cm.ID, "node_id": nodeID("PullRequestReviewComment", cm.ID),
-		"pull_request_review_id": cm.ReviewID, "diff_hunk": d.diffHunk(cm.Side, cm.Line), "path": cm.Path,
-		"commit_id": cm.CommitID, "original_commit_id": cm.CommitID, "user": s.userJSON(cm.User), "body": cm.Body,
-		"created_at": timestamp(cm.created), "updated_at": timestamp(cm.created), "html_url": html, "pull_request_url": pull,
-		"author_association": "NONE", "original_line": cm.Line, "side": cm.Side, "subject_type": "line",
-		"start_line": nil, "original_start_line": nil, "start_side": nil,
-		"_links": object{"self": object{"href": api}, "html": object{"href": html}, "pull_request": object{"href": pull}},
-	}
-	if cm.StartLine != 0 {
-		o["original_start_line"], o["start_side"] = cm.StartLine, cm.Side
-	}
-	if s.stillCurrent(rs, pr, cm) {
-		o["line"], o["commit_id"] = cm.Line, pr.HeadSHA
-		if cm.StartLine != 0 {
-			o["start_line"] = cm.StartLine
-		}
-	}
-	return o
-}
-
-// stillCurrent reports whether a comment's file is unchanged between the commit it was made on and the pull
-// request's head: GitHub keeps such a comment on its line and outdates it otherwise.
-func (s *Server) stillCurrent(rs *repoState, pr *PullRequest, cm *reviewComment) bool {
-	if cm.CommitID == pr.HeadSHA {
-		return true
-	}
-	then, ok1 := s.fileAt(rs, pr, cm.CommitID, cm.Path)
-	now, ok2 := s.fileAt(rs, pr, pr.HeadSHA, cm.Path)
-	return ok1 && ok2 && string(then) == string(now)
-}
-
 // Reviews returns the reviews of a pull request, in order.
 func (s *Server) Reviews(owner, repo string, number int) []PullReview {
 	s.mu.Lock()
@@ -261,21 +149,6 @@ func (s *Server) Reviews(owner, repo string, number int) []PullReview {
 		for _, rv := range rs.reviews {
 			if rv.Number == number {
 				out = append(out, *rv)
-			}
-		}
-	}
-	return out
-}
-
-// ReviewComments returns the review comments of a pull request, in order.
-func (s *Server) ReviewComments(owner, repo string, number int) []ReviewComment {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []ReviewComment
-	if rs := s.st.repo(owner, repo); rs != nil {
-		for _, cm := range rs.reviewComments {
-			if cm.number == number {
-				out = append(out, cm.ReviewComment)
 			}
 		}
 	}
@@ -301,26 +174,6 @@ func (s *Server) AddReview(owner, repo string, number int, rv PullReview) int64 
 	rv.Number = number
 	rs.reviews = append(rs.reviews, &rv)
 	return rv.ID
-}
-
-// AddReviewComment adds a review comment on a line of a pull request's diff by anyone; a zero ID gets a
-// deterministic one, which it returns.
-func (s *Server) AddReviewComment(owner, repo string, number int, rc ReviewComment) int64 {
-	s.t.Helper()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	rs, pr := s.mustPull("AddReviewComment", owner, repo, number)
-	if rc.ID == 0 {
-		rc.ID = s.st.nextID(reviewCommentIDBase)
-	}
-	if rc.Side == "" {
-		rc.Side = "RIGHT"
-	}
-	if rc.CommitID == "" {
-		rc.CommitID = pr.HeadSHA
-	}
-	rs.reviewComments = append(rs.reviewComments, &reviewComment{ReviewComment: rc, number: number, created: time.Now().UTC()})
-	return rc.ID
 }
 
 func (s *Server) mustPull(caller, owner, repo string, number int) (*repoState, *PullRequest) {

@@ -50,7 +50,6 @@ func (s *Server) AddRepo(r Repo) {
 		runs:      map[int64]*workflowRun{},
 		tags:      map[string]string{},
 		protected: map[string]bool{},
-		rules:     map[string][]string{},
 	}
 	s.st.repos[repoKey(r.Owner, r.Name)] = rs
 }
@@ -235,13 +234,15 @@ func (s *Server) ProtectBranch(owner, repo, branch string) {
 }
 
 // AddBranchRule makes a repository ruleset rule of the given type (pull_request, non_fast_forward, update, ...)
-// apply to a branch, as GET /repos/{owner}/{repo}/rules/branches/{branch} lists them.
+// apply to a branch, as GET /repos/{owner}/{repo}/rules/branches/{branch} lists them: a ruleset of its own with
+// that one rule (a pull_request rule requires one approval), which the App cannot bypass.
 func (s *Server) AddBranchRule(owner, repo, branch, ruleType string) {
 	s.t.Helper()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	rs := s.mustRepo("AddBranchRule", owner, repo)
-	rs.rules[branch] = append(rs.rules[branch], ruleType)
+	r := Ruleset{Branch: branch, Types: []string{ruleType}}
+	if ruleType == "pull_request" {
+		r.Approvals = 1
+	}
+	s.AddRuleset(owner, repo, r)
 }
 
 // SetRunStatus moves a workflow run created by a dispatch to a status (queued|in_progress|completed) and

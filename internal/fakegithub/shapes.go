@@ -138,7 +138,7 @@ func (s *Server) appJSON() object {
 		"external_url": "https://example.com/" + appSlug, "html_url": htmlBase + "/apps/" + appSlug,
 		"created_at": timestamp(s.st.created), "updated_at": timestamp(s.st.created),
 		"permissions": defaultInstallationPermissions(),
-		"events":      []string{"check_run", "issue_comment", "issues", "pull_request", "workflow_run"},
+		"events":      []string{"check_run", "check_suite", "issue_comment", "issues", "pull_request", "pull_request_review_comment", "workflow_run"},
 	}
 }
 
@@ -151,7 +151,7 @@ func (s *Server) installationJSON(inst *installation) object {
 		"repositories_url":  s.apiURL("/installation/repositories"),
 		"html_url":          fmt.Sprintf("%s/organizations/%s/settings/installations/%d", htmlBase, inst.account, inst.id),
 		"permissions":       inst.permissions,
-		"events":            []string{"check_run", "issue_comment", "issues", "pull_request", "workflow_run"},
+		"events":            []string{"check_run", "check_suite", "issue_comment", "issues", "pull_request", "pull_request_review_comment", "workflow_run"},
 		"created_at":        timestamp(s.st.created), "updated_at": timestamp(s.st.created),
 		"suspended_by": nil, "suspended_at": nil,
 		"has_multiple_single_files": false, "single_file_paths": []string{},

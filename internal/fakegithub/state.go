@@ -27,6 +27,9 @@ type PullRequest struct {
 	HeadOwner, HeadRepo string // differ from the base repository for forks; empty means the base repository
 	BaseRef             string // the repository's default branch when empty
 	Files               []string
+	Draft               bool
+	// CreatedBy is the login that opened the pull request through the API ("" for seeded ones).
+	CreatedBy string
 }
 
 // Issue is an issue to seed with AddIssue.
@@ -59,6 +62,8 @@ type CheckRun struct {
 	CompletedAt time.Time
 	Output      CheckRunOutput
 	Actions     []CheckRunAction
+	// App is the slug of the App that made the check run; empty for this App.
+	App string
 }
 
 // CheckRunOutput is a check run's output.
@@ -205,8 +210,8 @@ type repoState struct {
 	branches   map[string]string            // name -> head SHA
 	tags       map[string]string            // name -> commit SHA
 	protected  map[string]bool              // branch name -> branch protection on
-	rules      map[string][]string          // branch name -> types of the ruleset rules that apply to it
-	perms      map[string]string            // lower-case login -> role
+	rulesets   []*Ruleset
+	perms      map[string]string // lower-case login -> role
 	pulls      map[int]*PullRequest
 	issues     map[int]*Issue
 	comments   []*issueComment
@@ -215,7 +220,10 @@ type repoState struct {
 	runNames   map[string]string // file name -> run-name template
 	dispatches []Dispatch
 	runs       map[int64]*workflowRun
-	// reviews and reviewComments are the pull requests' reviews and their comments, in order.
+
+	git         *gitState // created on first use
+	forcePushes int
+	// reviews and reviewComments are the pull requests' reviews and their comments (replies included), in order.
 	reviews        []*PullReview
 	reviewComments []*reviewComment
 }
@@ -225,6 +233,8 @@ type issueComment struct {
 	number    int
 	reactions []reaction
 	created   time.Time
+	updated   time.Time
+	edits     int
 }
 
 type reaction struct {

@@ -25,8 +25,8 @@ func TestOperationsOutsideTheFakeAreViolations(t *testing.T) {
 		{"unknown path", "POST", "/repos/acme/infra/merge-everything", 404, "not an operation of GitHub's REST API"},
 		{"known path, wrong method", "DELETE", "/repos/acme/infra/check-runs/1", 404,
 			"GitHub has this path but not the DELETE method"},
-		{"real but unimplemented", "POST", "/repos/acme/infra/pulls", 501,
-			"GitHub operation POST /repos/{owner}/{repo}/pulls is not implemented by the fake"},
+		{"real but unimplemented", "PUT", "/repos/acme/infra/pulls/1/merge", 501,
+			"GitHub operation PUT /repos/{owner}/{repo}/pulls/{pull_number}/merge is not implemented by the fake"},
 		{"unimplemented with a slash in ref", "GET", "/repos/acme/infra/commits/feature/x/status", 501,
 			"GitHub operation GET /repos/{owner}/{repo}/commits/{ref}/status is not implemented by the fake"},
 	}
@@ -55,9 +55,7 @@ func TestUnimplementedOperationThroughGoGitHub(t *testing.T) {
 	s := seeded(t)
 	s.ExpectViolations()
 	gh := s.Client(t, installationID)
-	_, _, err := gh.PullRequests.Create(context.Background(), owner, repoName, &github.NewPullRequest{
-		Title: github.String("x"), Head: github.String("a"), Base: github.String("main"),
-	})
+	_, _, err := gh.PullRequests.Merge(context.Background(), owner, repoName, 1, "", nil)
 	var ge *github.ErrorResponse
 	if !errors.As(err, &ge) || ge.Response.StatusCode != http.StatusNotImplemented {
 		t.Fatalf("err = %v, want a 501 ErrorResponse", err)

@@ -2,6 +2,7 @@ package ghops
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -31,6 +32,15 @@ type Poster struct {
 // created, by GitHub's clock.
 const skew = 5 * time.Minute
 
+// inFlight is how long a reply another handler began is taken to be on its
+// way: a second handler with the same reply (two failing checks of one pull
+// request arriving together) stops there instead of posting it again.
+const inFlight = 30 * time.Second
+
+// ErrInFlight says another handler is posting the same reply now: try again
+// later, when it is posted or its handler is gone.
+var ErrInFlight = errors.New("another handler is posting this reply")
+
 // Reply posts body on the pull request or issue unless the reply key was
 // posted before. A reply an earlier attempt began, or whose POST failed
 // without saying whether GitHub created it, is first looked for by its hidden
@@ -44,6 +54,9 @@ func (p Poster) Reply(ctx context.Context, client *github.Client, to Target, key
 		return nil
 	}
 	marker := checks.ReplyMarker(key)
+	if !isNew && p.Now().Sub(r.CreatedAt) < inFlight {
+		return fmt.Errorf("reply %s: %w", key, ErrInFlight)
+	}
 	if !isNew {
 		if found, err := p.find(ctx, client, to, marker, r.CreatedAt.Add(-skew)); err != nil || found != 0 {
 			return p.finish(ctx, key, found, err)
