@@ -263,10 +263,8 @@ func (s *Server) minimizeComment(c *call, args map[string]any) (any, *graphqlErr
 	var rs *repoState
 	var cm *reviewComment
 	for _, r := range s.st.repos {
-		for _, x := range r.reviewComments {
-			if x.ID == dbID {
-				rs, cm = r, x
-			}
+		if x := r.reviewComment(dbID); x != nil {
+			rs, cm = r, x
 		}
 	}
 	switch {

@@ -108,21 +108,7 @@ func (s *Server) createReaction(c *call) reply {
 	if ic == nil {
 		return notFound()
 	}
-	content, rep := reactionContent(c)
-	if rep != nil {
-		return *rep
-	}
-	var out reply
-	ic.reactions, out = s.react(ic.reactions, content)
-	return out
-}
-
-// reactionContent decodes a reaction request's content.
-func reactionContent(c *call) (string, *reply) {
-	var body struct {
-		Content string `json:"content"`
-	}
-	return body.Content, decodeBody(c, &body)
+	return s.react(c, &ic.reactions)
 }
 
 // commentBody decodes a comment's body and applies GitHub's length limit.
@@ -149,17 +135,25 @@ func (rs *repoState) issueComment(id int64) *issueComment {
 	return nil
 }
 
-// react adds the App's reaction to a list, or answers 200 with the one it already made.
-func (s *Server) react(list []reaction, content string) ([]reaction, reply) {
+// react adds the reaction a request asks for, as the App's, to a comment's list, or answers 200 with the one it
+// already made.
+func (s *Server) react(c *call, list *[]reaction) reply {
+	var body struct {
+		Content string `json:"content"`
+	}
+	if rep := decodeBody(c, &body); rep != nil {
+		return *rep
+	}
 	user := appSlug + "[bot]"
-	for _, r := range list {
-		if r.user == user && r.content == content {
-			return list, ok(http.StatusOK, s.reactionJSON(r))
+	for _, r := range *list {
+		if r.user == user && r.content == body.Content {
+			return ok(http.StatusOK, s.reactionJSON(r))
 		}
 	}
-	r := reaction{id: s.st.nextID(reactionIDBase), user: user, content: content,
+	r := reaction{id: s.st.nextID(reactionIDBase), user: user, content: body.Content,
 		created: time.Now().UTC().Truncate(time.Second)}
-	return append(list, r), ok(http.StatusCreated, s.reactionJSON(r))
+	*list = append(*list, r)
+	return ok(http.StatusCreated, s.reactionJSON(r))
 }
 
 func (s *Server) reactionJSON(r reaction) object {

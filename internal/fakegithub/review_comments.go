@@ -172,13 +172,7 @@ func (s *Server) createReviewCommentReaction(c *call) reply {
 	if rc == nil {
 		return notFound()
 	}
-	content, rep := reactionContent(c)
-	if rep != nil {
-		return *rep
-	}
-	var out reply
-	rc.reactions, out = s.react(rc.reactions, content)
-	return out
+	return s.react(c, &rc.reactions)
 }
 
 // reviewCommentJSON renders a comment as GitHub shows it now: when the lines it was made on changed in the
