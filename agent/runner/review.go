@@ -3,10 +3,8 @@ package runner
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"net/url"
 	"strings"
-	"time"
 
 	"github.com/rs/zerolog"
 
@@ -23,8 +21,8 @@ import (
 func (j *job) review(ctx context.Context, c checked, out outcome) outcome {
 	j.setProgress("posting the review")
 	s := j.spec
-	hc := &http.Client{Transport: j.audit, Timeout: 2 * time.Minute}
-	rv := publish.NewReviewer(j.gh.PullRequests, publish.NewGraphQLHider(j.graphQLURL(), hc), publish.PullRequest{
+	// GraphQL goes through the REST client's transport: audited, and retried as GitHub asks when refused for now.
+	rv := publish.NewReviewer(j.gh.PullRequests, publish.NewGraphQLHider(j.graphQLURL(), j.gh.Client()), publish.PullRequest{
 		Owner: s.Repository.Owner, Repo: s.Repository.Name, Number: s.Number, HeadSHA: s.HeadSHA,
 		Bot: s.AppSlug + "[bot]", JobID: s.ID,
 	})

@@ -136,6 +136,8 @@ func TestReviewEndToEnd(t *testing.T) {
 		t.Fatalf("webhook status %d", got)
 	}
 	jobID2, runID2 := w.dispatched(t, 2)
+	// A secondary rate limit on the GraphQL call that hides the fixed finding's comment: waited out, then hidden.
+	w.fake.FailNext("POST", `^/graphql$`, 1, http.StatusTooManyRequests, http.Header{"Retry-After": {"1"}})
 	w.runJob(t, jobID2, runID2, nil)
 	reviews = w.fake.Reviews(e2eOwner, e2eRepo, e2ePR)
 	if len(reviews) != 2 {
