@@ -55,12 +55,12 @@ func inlineCode(s string) string {
 // fence renders untrusted text as a fenced code block whose fence is longer
 // than any backtick run inside it.
 func fence(s string) string {
-	return codeFence("text", strings.TrimRight(untrusted(s), "\n"))
+	return CodeFence("text", strings.TrimRight(untrusted(s), "\n"))
 }
 
-// codeFence renders s as a fenced code block of a language whose fence is
+// CodeFence renders s as a fenced code block of a language whose fence is
 // longer than any backtick run in s.
-func codeFence(lang, s string) string {
+func CodeFence(lang, s string) string {
 	longest, run := 0, 0
 	for _, r := range s {
 		if r == '`' {

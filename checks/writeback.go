@@ -143,7 +143,7 @@ func writeFacts(b *strings.Builder, r WriteResult) {
 	if s := strings.TrimSpace(untrusted(r.Summary)); s != "" {
 		// The model's words may echo untrusted input: fenced, they cannot
 		// mention anyone or render markup.
-		fmt.Fprintf(b, "**Summary** (the agent's words)\n\n%s\n\n", codeFence("text", s))
+		fmt.Fprintf(b, "**Summary** (the agent's words)\n\n%s\n\n", CodeFence("text", s))
 	}
 	if len(r.Files) > 0 {
 		b.WriteString("**Changes**\n\n")

@@ -17,10 +17,21 @@ type Suggestion struct {
 	Replacement        string
 }
 
+// SuggestionBlock renders GitHub's suggestion block of a review comment:
+// the replacement of the commented lines, whole lines each ending in a
+// newline, with a fence longer than any backtick run in it. An empty
+// replacement deletes the lines: an empty block, not one blank line.
+func SuggestionBlock(replacement string) string {
+	if replacement == "" {
+		return "```suggestion\n```"
+	}
+	return CodeFence("suggestion", strings.TrimSuffix(replacement, "\n"))
+}
+
 // SuggestionBody renders a review comment that suggests a replacement, with
 // a fence longer than any backtick run in it.
 func SuggestionBody(intro string, s Suggestion) string {
-	body := codeFence("suggestion", strings.TrimSuffix(Redact(s.Replacement), "\n")) + "\n"
+	body := SuggestionBlock(Redact(s.Replacement)) + "\n"
 	if intro != "" {
 		body = intro + "\n\n" + body
 	}
@@ -213,5 +224,5 @@ func diffBlock(diff string) string {
 	if d == "" {
 		return ""
 	}
-	return codeFence("diff", truncate(d, maxComment/2)) + "\n\n"
+	return CodeFence("diff", truncate(d, maxComment/2)) + "\n\n"
 }

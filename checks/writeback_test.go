@@ -132,4 +132,8 @@ func TestWriteTextsAreBoundedAndInert(t *testing.T) {
 	if s := SuggestionBody("", Suggestion{Replacement: "a ```` b\n"}); !strings.HasPrefix(s, "`````suggestion\n") {
 		t.Errorf("a suggestion with a backtick run is not fenced past it: %q", s)
 	}
+	// Deleting the lines is an empty block; one blank line is a block of one empty line.
+	if del, blank := SuggestionBody("", Suggestion{}), SuggestionBody("", Suggestion{Replacement: "\n"}); del != "```suggestion\n```\n" || blank != "```suggestion\n\n```\n" {
+		t.Errorf("deletion %q, blank line %q", del, blank)
+	}
 }

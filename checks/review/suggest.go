@@ -119,12 +119,11 @@ func (h hunk) suggestable() string {
 // longer than any backtick run inside it. The content is the file's own,
 // byte for byte: applying it must give the fixed file.
 func (h hunk) suggestion() string {
-	text := strings.Join(h.lines, "\n")
-	f := strings.Repeat("`", max(3, longestRun(text, '`')+1))
-	if len(h.lines) == 0 {
-		return f + "suggestion\n" + f
+	text := ""
+	if len(h.lines) > 0 {
+		text = strings.Join(h.lines, "\n") + "\n"
 	}
-	return f + "suggestion\n" + text + "\n" + f
+	return checks.SuggestionBlock(text)
 }
 
 // unified renders the hunk as a diff block, for a fix that cannot be a
@@ -137,20 +136,5 @@ func (h hunk) unified() string {
 	for _, l := range h.lines {
 		b.WriteString("+" + l + "\n")
 	}
-	text := checks.Redact(b.String())
-	f := strings.Repeat("`", max(3, longestRun(text, '`')+1))
-	return f + "diff\n" + text + f
-}
-
-func longestRun(s string, c rune) int {
-	longest, run := 0, 0
-	for _, r := range s {
-		if r == c {
-			run++
-			longest = max(longest, run)
-		} else {
-			run = 0
-		}
-	}
-	return longest
+	return checks.CodeFence("diff", strings.TrimSuffix(checks.Redact(b.String()), "\n"))
 }
