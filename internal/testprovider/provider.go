@@ -30,7 +30,8 @@ func (p *awsProvider) Schema(_ context.Context, _ provider.SchemaRequest, resp *
 	resp.Schema = pschema.Schema{Attributes: attrs}
 }
 
-func (p *awsProvider) Configure(context.Context, provider.ConfigureRequest, *provider.ConfigureResponse) {}
+func (p *awsProvider) Configure(context.Context, provider.ConfigureRequest, *provider.ConfigureResponse) {
+}
 
 func (p *awsProvider) Resources(context.Context) []func() resource.Resource {
 	var out []func() resource.Resource
