@@ -9,6 +9,7 @@ import (
 
 	"github.com/infra-agent/infra-agent/agent/audit"
 	"github.com/infra-agent/infra-agent/agent/brief"
+	"github.com/infra-agent/infra-agent/agent/budget"
 	"github.com/infra-agent/infra-agent/agent/model"
 	"github.com/infra-agent/infra-agent/agent/tools"
 	"github.com/infra-agent/infra-agent/wire"
@@ -45,7 +46,7 @@ func (r *run) converse(ctx context.Context) error {
 		}
 		resp, err := r.call(ctx, c)
 		if err != nil {
-			if r.limitReached(r.budget.Check()) {
+			if r.limitReached(r.budget.Check()) || r.limitReached(r.deadline(ctx)) {
 				return nil
 			}
 			r.needsReview("the model call failed: " + brief.Sanitize(err.Error(), 300))
@@ -178,7 +179,7 @@ func (r *run) iterate(ctx context.Context) (done bool, feedback string) {
 		}
 		r.res.Iterations++
 		if _, err := r.validate(ctx, fmt.Sprintf("iteration %d", r.res.Iterations)); err != nil {
-			if r.limitReached(r.budget.Check()) {
+			if r.limitReached(r.budget.Check()) || r.limitReached(r.deadline(ctx)) {
 				return true, ""
 			}
 			r.needsReview("validation could not run: " + brief.Sanitize(err.Error(), 300))
@@ -208,13 +209,21 @@ func (r *run) iterate(ctx context.Context) (done bool, feedback string) {
 	max := r.budget.Limits().PlanRuns
 	fb := brief.Feedback(r.res.Iterations, max, remaining, fresh, gate, brief.Status(r.latest))
 	if r.budget.Remaining() <= 0 {
-		if r.res.Limit == "" {
-			r.res.Limit = "plan_runs"
-		}
-		r.needsReview(fmt.Sprintf("validation still fails after %d iteration(s), the plan-run budget", r.res.Iterations))
+		r.needsReview(fmt.Sprintf("validation still fails after %d iteration(s)", r.res.Iterations))
+		r.limitReached(&budget.Exceeded{Limit: budget.PlanRuns, Used: int64(r.res.Iterations), Max: int64(max)})
 		return true, fb
 	}
 	return false, fb
+}
+
+// deadline returns the timeout limit when the job's context ran out of
+// time: the call that was cut short counts as the limit reached.
+func (r *run) deadline(ctx context.Context) error {
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		lim := r.budget.Limits().Timeout
+		return &budget.Exceeded{Limit: budget.Timeout, Used: int64(lim), Max: int64(lim)}
+	}
+	return nil
 }
 
 func clipName(s string) string {

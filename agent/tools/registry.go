@@ -81,10 +81,13 @@ func For(kind wire.Kind) (*Registry, error) {
 		if err != nil {
 			return nil, fmt.Errorf("tool %s schema: %w", t.name, err)
 		}
-		if err := c.AddResource(t.name+".json", doc); err != nil {
+		// An absolute URL: a relative one would be resolved against the
+		// working directory, which would then show in error messages.
+		url := "urn:infra-agent:tool:" + t.name
+		if err := c.AddResource(url, doc); err != nil {
 			return nil, fmt.Errorf("tool %s schema: %w", t.name, err)
 		}
-		if t.compiled, err = c.Compile(t.name + ".json"); err != nil {
+		if t.compiled, err = c.Compile(url); err != nil {
 			return nil, fmt.Errorf("tool %s schema: %w", t.name, err)
 		}
 		r.known[t.name] = t
