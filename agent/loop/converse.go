@@ -172,6 +172,11 @@ func (r *run) validationTool(ctx context.Context) (string, error) {
 // iterate validates the model's work: done is set when it passes or a limit
 // stops the job; feedback tells the model what remains.
 func (r *run) iterate(ctx context.Context) (done bool, feedback string) {
+	if !r.dirty && r.fedBack {
+		// Nothing changed since the model was told what remains.
+		r.needsReview("the model stopped without fixing what remains")
+		return true, ""
+	}
 	if r.dirty {
 		if err := r.budget.StartPlanRun(); err != nil {
 			r.limitReached(err)
@@ -207,6 +212,7 @@ func (r *run) iterate(ctx context.Context) (done bool, feedback string) {
 		gate = append(gate, "changes a resource the task is not about: "+c.String())
 	}
 	max := r.budget.Limits().PlanRuns
+	r.fedBack = true
 	fb := brief.Feedback(r.res.Iterations, max, remaining, fresh, gate, brief.Status(r.latest))
 	if r.budget.Remaining() <= 0 {
 		r.needsReview(fmt.Sprintf("validation still fails after %d iteration(s)", r.res.Iterations))

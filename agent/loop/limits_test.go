@@ -58,7 +58,7 @@ func TestReviewWritesNothing(t *testing.T) {
 // review" with what remains, never success, and the work is kept.
 func TestAlwaysFailingValidationStopsAtTheLimit(t *testing.T) {
 	h := newHarness(t, "app", fakemodel.ScriptFunc(func(r *fakemodel.Request) fakemodel.Turn {
-		if len(r.ToolResults) > 0 && strings.HasPrefix(r.ToolResults[0].Content, "set ") {
+		if len(r.LastResults) > 0 && strings.HasPrefix(r.LastResults[0].Content, "set ") {
 			return finish("Tagged the bucket.")
 		}
 		return turn(call("set_attribute", map[string]any{"address": "aws_s3_bucket.logs", "name": "force_destroy", "value": false}))
@@ -67,7 +67,7 @@ func TestAlwaysFailingValidationStopsAtTheLimit(t *testing.T) {
 	if res.Status != loop.StatusNeedsReview || res.Limit != "plan_runs" || res.Iterations != 2 || res.MaxIterations != 2 {
 		t.Fatalf("status %s, limit %q, iterations %d/%d:\n%s", res.Status, res.Limit, res.Iterations, res.MaxIterations, res.Text())
 	}
-	if len(res.Remaining) != 1 || !strings.Contains(res.PullRequestBody(), "Targeted findings remaining: 1 of 1") {
+	if len(res.Remaining) != 1 || !strings.Contains(res.PullRequestBody(), "Targeted findings remaining: 1 of 2") {
 		t.Errorf("remaining %d; body:\n%s", len(res.Remaining), res.PullRequestBody())
 	}
 	if !strings.Contains(h.file("envs/app/main.tf"), "force_destroy = false") || res.Diff == "" {

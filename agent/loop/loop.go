@@ -95,6 +95,7 @@ type run struct {
 	baseline checks.Report
 	latest   checks.Report
 	dirty    bool // files changed since latest
+	fedBack  bool // the model was told what latest leaves
 	targets  []checks.Finding
 	res      Result
 }

@@ -134,17 +134,19 @@ func stepErrors(before, after checks.Report) []string {
 	return out
 }
 
-// scope is what the task is about: the targets, and the blocks the change
-// edited.
+// scope is what the task is about: its targets; or, for a task given by
+// instructions alone, the blocks the change edited.
 func (r *run) scope() guard.Scope {
 	var targets []guard.Target
 	for _, t := range r.targets {
 		targets = append(targets, guard.Target{Root: t.Root, Address: t.Address, File: t.File, Line: t.Line})
 	}
-	changes, _ := r.ws.Changes()
 	var diffs []guard.FileDiff
-	for _, c := range changes {
-		diffs = append(diffs, guard.FileDiff{Path: c.Path, Before: c.Before, After: c.After})
+	if len(targets) == 0 {
+		changes, _ := r.ws.Changes()
+		for _, c := range changes {
+			diffs = append(diffs, guard.FileDiff{Path: c.Path, Before: c.Before, After: c.After})
+		}
 	}
 	return guard.BuildScope(r.ws.Root(), r.rootDirs, targets, diffs)
 }

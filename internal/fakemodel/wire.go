@@ -22,8 +22,10 @@ type Request struct {
 	Tools []string
 	// Messages counts the conversation's messages (tool results included).
 	Messages int
-	// ToolResults are the results the request carries back.
+	// ToolResults are every tool result of the conversation, in order;
+	// LastResults those of its last message (what the model just got back).
 	ToolResults []ToolResult
+	LastResults []ToolResult
 	// LastUserText is the text of the last user message.
 	LastUserText string
 }
@@ -86,12 +88,15 @@ func parseAnthropic(req *Request, body []byte) error {
 		if m.Role != "user" {
 			continue
 		}
+		req.LastResults = nil
 		for _, c := range m.Content {
 			switch c.Type {
 			case "text":
 				req.LastUserText = c.Text
 			case "tool_result":
-				req.ToolResults = append(req.ToolResults, ToolResult{CallID: c.ToolUseID, Content: resultText(c.Content), IsError: c.IsError})
+				tr := ToolResult{CallID: c.ToolUseID, Content: resultText(c.Content), IsError: c.IsError}
+				req.ToolResults = append(req.ToolResults, tr)
+				req.LastResults = append(req.LastResults, tr)
 			}
 		}
 	}
@@ -147,10 +152,14 @@ func parseOpenAI(req *Request, body []byte) error {
 			req.System += text
 		case "user":
 			req.LastUserText = text
+		case "assistant":
+			req.LastResults = nil
 		case "tool":
 			// Chat completions carry no error flag; the agent marks refused
 			// and failed calls with an ERROR: prefix.
-			req.ToolResults = append(req.ToolResults, ToolResult{CallID: m.ToolCallID, Content: text, IsError: strings.HasPrefix(text, "ERROR: ")})
+			tr := ToolResult{CallID: m.ToolCallID, Content: text, IsError: strings.HasPrefix(text, "ERROR: ")}
+			req.ToolResults = append(req.ToolResults, tr)
+			req.LastResults = append(req.LastResults, tr)
 		}
 	}
 	return nil
