@@ -45,6 +45,8 @@ type Trigger struct {
 	CheckName, CheckOutput string
 	// DiffSummary summarises the pull request's change (files and counts).
 	DiffSummary string
+	// Commits are the messages of the pull request's commits.
+	Commits []string
 	// File and Line scope a review-comment trigger to one line.
 	File string
 	Line int
@@ -133,6 +135,11 @@ func writeTrigger(b *strings.Builder, in Input) {
 	if t.CheckOutput != "" {
 		fmt.Fprintf(b, "\nOutput of the failing check %q:\n\n", Sanitize(t.CheckName, 100))
 		b.WriteString(Frame("check output", t.CheckOutput, maxTriggerText))
+		b.WriteString("\n")
+	}
+	if len(t.Commits) > 0 {
+		b.WriteString("\nCommit messages of the pull request:\n\n")
+		b.WriteString(Frame("commit messages", strings.Join(t.Commits, "\n---\n"), 3000))
 		b.WriteString("\n")
 	}
 	if t.DiffSummary != "" {

@@ -41,6 +41,7 @@ const (
 	RuleFileFunction = "file-function"
 	RuleUnparsable   = "unparsable"
 	RuleJSONConfig   = "json-configuration"
+	RuleRemoved      = "removed-block"
 )
 
 // refusedDataSources run programs or read state or URLs at plan time.
@@ -56,6 +57,8 @@ type inventory struct {
 	providers []string          // provider source addresses
 	modules   []string          // module sources
 	backends  map[string]string // dir → backend/cloud block text
+	blocks    []string          // resources and module calls: "dir|address"
+	moved     []string          // moved blocks' from addresses: "dir|address"
 }
 
 // Content checks Terraform file changes against the repository as it was
@@ -132,6 +135,14 @@ func (c *Content) Check(changed map[string][]byte) []Violation {
 			out = append(out, Violation{Path: dir, Rule: RuleBackend, Detail: "the backend (or cloud) configuration may not change"})
 		}
 	}
+	for _, b := range old.blocks {
+		if slices.Contains(now.blocks, b) || slices.Contains(now.moved, b) || c.agent.AllowDestroy {
+			continue
+		}
+		dir, addr, _ := strings.Cut(b, "|")
+		out = append(out, Violation{Path: dir, Rule: RuleRemoved,
+			Detail: fmt.Sprintf("removing %s destroys what it manages; that needs agent.allow_destroy (or a moved block for a rename)", addr)})
+	}
 	for dir := range old.backends {
 		if _, ok := now.backends[dir]; !ok {
 			out = append(out, Violation{Path: dir, Rule: RuleBackend, Detail: "the backend (or cloud) configuration may not be removed"})
@@ -169,6 +180,8 @@ func merge(files map[string]inventory) inventory {
 		out.risky = append(out.risky, inv.risky...)
 		out.providers = append(out.providers, inv.providers...)
 		out.modules = append(out.modules, inv.modules...)
+		out.blocks = append(out.blocks, inv.blocks...)
+		out.moved = append(out.moved, inv.moved...)
 		for d, t := range inv.backends {
 			out.backends[d] += t
 		}
@@ -202,6 +215,9 @@ func scan(p string, src []byte) (inventory, error) {
 			fallthrough
 		case "resource":
 			if len(b.Labels) == 2 {
+				if b.Type == "resource" {
+					inv.blocks = append(inv.blocks, dir+"|"+b.Labels[0]+"."+b.Labels[1])
+				}
 				inv.providers = append(inv.providers, impliedProvider(b))
 				for _, nb := range b.Body.Blocks {
 					if nb.Type == "provisioner" && len(nb.Labels) == 1 {
@@ -214,8 +230,17 @@ func scan(p string, src []byte) (inventory, error) {
 				inv.providers = append(inv.providers, normaliseProvider(b.Labels[0]))
 			}
 		case "module":
+			if len(b.Labels) == 1 {
+				inv.blocks = append(inv.blocks, dir+"|module."+b.Labels[0])
+			}
 			if v, ok := literal(b.Body.Attributes["source"]); ok {
 				inv.modules = append(inv.modules, v)
+			}
+		case "moved":
+			if attr, ok := b.Body.Attributes["from"]; ok {
+				if trav, diags := hcl.AbsTraversalForExpr(attr.Expr); !diags.HasErrors() {
+					inv.moved = append(inv.moved, dir+"|"+traversalText(trav))
+				}
 			}
 		case "terraform":
 			scanTerraform(b, src, dir, &inv)
@@ -279,6 +304,21 @@ func normaliseProvider(s string) string {
 		return "registry.terraform.io/" + s
 	}
 	return s
+}
+
+// traversalText renders a traversal without instance keys:
+// module.a["x"].aws_s3_bucket.b → module.a.aws_s3_bucket.b.
+func traversalText(t hcl.Traversal) string {
+	var names []string
+	for _, step := range t {
+		switch s := step.(type) {
+		case hcl.TraverseRoot:
+			names = append(names, s.Name)
+		case hcl.TraverseAttr:
+			names = append(names, s.Name)
+		}
+	}
+	return strings.Join(names, ".")
 }
 
 func literal(attr *hclsyntax.Attribute) (string, bool) {

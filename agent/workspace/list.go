@@ -31,6 +31,11 @@ func (w *Workspace) List(dir, glob string) (files []string, truncated bool, err 
 	if err != nil {
 		return nil, false, err
 	}
+	if rel != "." {
+		if err := readable(rel + "/x"); err != nil {
+			return nil, false, err
+		}
+	}
 	start, err := w.resolve(rel)
 	if err != nil {
 		return nil, false, err
