@@ -57,7 +57,6 @@ type Log struct {
 	run   string
 	now   func() time.Time
 	err   error
-	count int
 }
 
 // New returns a log writing to w with the job and run ids on every event.
@@ -86,7 +85,6 @@ func (l *Log) Emit(e Event) {
 	if _, err := l.w.Write(append(line, '\n')); err != nil {
 		l.err = err
 	}
-	l.count++
 }
 
 // Err returns the first write error, if any: a trail that could not be

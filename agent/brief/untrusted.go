@@ -33,7 +33,9 @@ func Sanitize(s string, max int) string {
 	s = command.Clean(s)
 	s = htmlComment.ReplaceAllString(s, "")
 	s = redact.String(s)
-	s = strings.TrimSpace(s)
+	// Leading spaces may be indentation (numbered file lines); blank lines
+	// around the text carry nothing.
+	s = strings.TrimRight(strings.TrimLeft(s, "\n"), " \t\n")
 	return clip(s, max)
 }
 

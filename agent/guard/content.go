@@ -119,7 +119,8 @@ func (c *Content) Check(changed map[string][]byte) []Violation {
 		}
 	}
 	for _, src := range now.providers {
-		if !slices.Contains(old.providers, src) {
+		// terraform_data and friends come with terraform itself.
+		if !slices.Contains(old.providers, src) && src != builtinProvider {
 			out = append(out, Violation{Path: fileOf(changed, after, src, func(i inventory) []string { return i.providers }), Rule: RuleProvider,
 				Detail: fmt.Sprintf("provider %s is not used in this repository yet; a new provider is a human's decision", src)})
 		}
@@ -275,6 +276,9 @@ func scanTerraform(b *hclsyntax.Block, src []byte, dir string, inv *inventory) {
 	}
 }
 
+// builtinProvider is terraform's own provider (terraform_data).
+const builtinProvider = "terraform.io/builtin/terraform"
+
 // impliedProvider is the provider a resource or data block uses: its
 // provider meta-argument's name, or its type's prefix.
 func impliedProvider(b *hclsyntax.Block) string {
@@ -285,7 +289,7 @@ func impliedProvider(b *hclsyntax.Block) string {
 	}
 	name, _, _ := strings.Cut(b.Labels[0], "_")
 	if b.Labels[0] == "terraform_data" || b.Labels[0] == "terraform_remote_state" {
-		return "terraform.io/builtin/terraform"
+		return builtinProvider
 	}
 	return normaliseProvider(name)
 }
@@ -297,7 +301,7 @@ func normaliseProvider(s string) string {
 	switch strings.Count(s, "/") {
 	case 0:
 		if s == "terraform" {
-			return "terraform.io/builtin/terraform"
+			return builtinProvider
 		}
 		return "registry.terraform.io/hashicorp/" + s
 	case 1:

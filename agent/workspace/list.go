@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -116,6 +115,3 @@ func (w *Workspace) Search(pattern, glob string) (matches []Match, truncated boo
 	}
 	return matches, false, nil
 }
-
-// Dir returns the slash-separated directory of a relative path.
-func Dir(rel string) string { return path.Dir(rel) }
