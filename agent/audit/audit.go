@@ -51,12 +51,12 @@ type Event struct {
 // Log appends events to a writer. A nil *Log discards them. It is safe for
 // concurrent use.
 type Log struct {
-	mu    sync.Mutex
-	w     io.Writer
-	job   string
-	run   string
-	now   func() time.Time
-	err   error
+	mu  sync.Mutex
+	w   io.Writer
+	job string
+	run string
+	now func() time.Time
+	err error
 }
 
 // New returns a log writing to w with the job and run ids on every event.
