@@ -250,14 +250,12 @@ func Status(r checks.Report) string {
 		var steps []string
 		for _, s := range root.Steps {
 			switch s.Status {
-			case checks.StepOK:
-			case checks.StepSkipped:
-				steps = append(steps, fmt.Sprintf("%s skipped", s.Name))
+			case checks.StepOK, checks.StepSkipped:
 			default:
 				steps = append(steps, fmt.Sprintf("%s %s: %s", s.Name, s.Status, clip(Sanitize(s.Detail, 400), 400)))
 			}
 		}
-		status := "all steps passed"
+		status := "all steps that ran passed"
 		if len(steps) > 0 {
 			status = strings.Join(steps, "; ")
 		}

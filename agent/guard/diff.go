@@ -2,7 +2,9 @@ package guard
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
+	"unicode"
 
 	"github.com/pmezard/go-difflib/difflib"
 
@@ -90,6 +92,26 @@ func AddedLines(f FileDiff) map[int]string {
 	return out
 }
 
+// quotedAssign matches `name = "value"` and `"name": "value"`.
+var quotedAssign = regexp.MustCompile(`([A-Za-z0-9_.-]+)(["']?\s*(?:=|:)\s*)"([^"\n]*)"`)
+
+// holdsSecret reports whether a line holds a secret. checks/redact errs
+// towards redacting (any value of a token-named setting), which is right for
+// what is shown but would refuse http_tokens = "required": here a quoted
+// value of a secret-named setting counts only when it could be a credential
+// (eight characters or more, not only letters). Keys, tokens and private keys
+// recognised by their shape always count.
+func holdsSecret(line string) bool {
+	masked := quotedAssign.ReplaceAllStringFunc(line, func(m string) string {
+		sub := quotedAssign.FindStringSubmatch(m)
+		if v := sub[3]; len(v) < 8 || strings.IndexFunc(v, func(r rune) bool { return !unicode.IsLetter(r) }) < 0 {
+			return sub[1] + sub[2] + `"true"` // a value redaction keeps
+		}
+		return m
+	})
+	return redact.String(masked) != masked
+}
+
 // CheckDiff applies the diff rules to the whole change: no added line may
 // hold something secret-looking (checks/redact's patterns: keys, tokens,
 // private keys, password and secret assignments), and the lines added and
@@ -101,8 +123,14 @@ func CheckDiff(files []FileDiff, maxLines int) []Violation {
 	for _, f := range files {
 		a, r := Lines(f)
 		total += a + r
+		// A line that was there before, but for its spacing (terraform fmt
+		// aligns the = signs), adds no secret.
+		existing := map[string]bool{}
+		for _, l := range splitLines(f.Before) {
+			existing[strings.Join(strings.Fields(l), "")] = true
+		}
 		for n, line := range AddedLines(f) {
-			if redact.String(line) != line {
+			if holdsSecret(line) && !existing[strings.Join(strings.Fields(line), "")] {
 				out = append(out, Violation{Path: f.Path, Rule: RuleSecret, Detail: fmt.Sprintf("line %d holds something that looks like a secret", n)})
 			}
 		}

@@ -110,10 +110,28 @@ func TestCheckDiff(t *testing.T) {
 	if len(vs) != 1 || vs[0].Rule != RuleSecret || strings.Contains(vs[0].Error(), "AKIA") || !strings.Contains(vs[0].Detail, "line 2") {
 		t.Errorf("violations = %+v", vs)
 	}
+	for line, want := range map[string]bool{
+		`http_tokens = "required"`:                     false,
+		`token = "short"`:                              false,
+		`db_password = "Canary-Db-Passw0rd-0003"`:      true,
+		`"client_secret": "abcdef0123456789"`:          true,
+		`name = "AKIAIOSFODNN7EXAMPLE"`:                true,
+		`url = "https://u:hunter2hunter2@example.com"`: true,
+		`enable_key_rotation = true`:                   false,
+	} {
+		if got := holdsSecret(line); got != want {
+			t.Errorf("holdsSecret(%s) = %v", line, got)
+		}
+	}
 	// A secret that was there before is not added by the change.
 	files = []FileDiff{{Path: "main.tf", Before: []byte("password = \"hunter2hunter2\"\n"), After: []byte("password = \"hunter2hunter2\"\nb = 2\n")}}
 	if vs := CheckDiff(files, 500); len(vs) != 0 {
 		t.Errorf("an existing secret counted: %+v", vs)
+	}
+	// Nor is one terraform fmt only realigned.
+	realigned := []FileDiff{{Path: "main.tf", Before: []byte("a = 1\npassword=\"hunter2hunter2\"\n"), After: []byte("a        = 1\npassword = \"hunter2hunter2\"\n")}}
+	if vs := CheckDiff(realigned, 500); len(vs) != 0 {
+		t.Errorf("a realigned secret counted: %+v", vs)
 	}
 	big := []FileDiff{{Path: "x.tf", After: []byte(strings.Repeat("x = 1\n", 30))}}
 	if vs := CheckDiff(big, 20); len(vs) != 1 || vs[0].Rule != RuleDiffSize {

@@ -100,19 +100,23 @@ func (r *run) call(ctx context.Context, c *conversation) (model.Response, error)
 
 // brief builds the task brief for the model.
 func (r *run) brief() string {
-	var done []string
+	var done, rules []string
 	for _, a := range r.res.Deterministic {
 		done = append(done, a.Description)
+	}
+	targets := r.judge(r.latest).remaining
+	for _, f := range targets {
+		rules = append(rules, f.Rule)
 	}
 	return brief.Build(brief.Input{
 		Kind:         r.task.Kind,
 		JobID:        r.task.JobID,
 		Instructions: r.task.Instructions,
 		Trigger:      r.task.Trigger,
-		Targets:      r.judge(r.latest).remaining,
+		Targets:      targets,
 		Report:       r.latest,
 		Done:         done,
-		Digest:       brief.Digest(r.opts.PolicyPaths),
+		Digest:       brief.Digest(r.opts.PolicyPaths, rules),
 		Read:         r.ws.ReadFile,
 	})
 }

@@ -13,11 +13,12 @@ import (
 
 // bumpGeneration changes the attribute that forces the data set's
 // replacement.
-var bumpGeneration = call("set_attribute", map[string]any{"address": "terraform_data.dataset", "name": "triggers_replace", "value": []any{"generation-2"}})
+var bumpGeneration = edit("set", map[string]any{"address": "terraform_data.dataset", "name": "triggers_replace", "value": []any{"generation-2"}})
 
 // TestDestroyGate: a change whose plan replaces an existing resource fails
 // the gate unless agent.allow_destroy; the result lists the replace.
 func TestDestroyGate(t *testing.T) {
+	t.Parallel()
 	for _, allow := range []bool{false, true} {
 		name := map[bool]string{false: "refused", true: "allowed"}[allow]
 		t.Run(name, func(t *testing.T) {
@@ -47,9 +48,10 @@ func TestDestroyGate(t *testing.T) {
 // target and what it refers to); a change to another resource fails the
 // gate and is listed, and an IAM change is flagged for a human.
 func TestPlanScopeGate(t *testing.T) {
+	t.Parallel()
 	// The role is neither a target, nor what a target refers to, nor refers
 	// to one (its policy refers to the assets bucket; the role does not).
-	tagRole := call("set_attribute", map[string]any{"address": "aws_iam_role.app", "name": "tags", "value": map[string]any{"team": "platform"}})
+	tagRole := edit("set", map[string]any{"address": "aws_iam_role.app", "name": "tags", "value": map[string]any{"team": "platform"}})
 	h := newHarness(t, "app", fakemodel.Turns(
 		turn(encryptLogsAlgorithm, encryptLogs, tagRole),
 		finish("Encrypted the logs bucket and tagged the role."),
@@ -76,8 +78,9 @@ func TestPlanScopeGate(t *testing.T) {
 // TestIAMChangeIsFlagged: a change the task asks for on an IAM policy is in
 // scope and passes, and is still flagged for a human.
 func TestIAMChangeIsFlagged(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, "app", fakemodel.Turns(
-		turn(call("set_attribute", map[string]any{"address": "aws_iam_role_policy.app", "name": "name", "value": "read-assets-v2"})),
+		turn(edit("set", map[string]any{"address": "aws_iam_role_policy.app", "name": "name", "value": "read-assets-v2"})),
 		finish("Renamed the policy."),
 	))
 	res := h.runTask(loop.Task{Kind: wire.KindFix, Instructions: "Rename the app role's policy to read-assets-v2.", Findings: []checks.Finding{}})

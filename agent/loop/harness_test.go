@@ -164,6 +164,12 @@ func call(name string, args map[string]any) fakemodel.Call {
 	return fakemodel.Call{Name: name, Args: args}
 }
 
+// edit is a scripted structural edit.
+func edit(action string, args map[string]any) fakemodel.Call {
+	args["action"] = action
+	return call("edit", args)
+}
+
 // turn is a scripted answer making the calls.
 func turn(calls ...fakemodel.Call) fakemodel.Turn {
 	return fakemodel.Turn{Calls: calls}
@@ -175,13 +181,13 @@ func finish(summary string) fakemodel.Turn {
 }
 
 // encryptLogs is the model's fix of the unencrypted bucket.
-var encryptLogs = call("set_attribute", map[string]any{
+var encryptLogs = edit("set", map[string]any{
 	"address": "aws_s3_bucket.logs", "name": "kms_master_key_id",
 	"block":      []string{"server_side_encryption_configuration", "rule", "apply_server_side_encryption_by_default"},
 	"expression": "aws_kms_key.logs.arn",
 })
 
-var encryptLogsAlgorithm = call("set_attribute", map[string]any{
+var encryptLogsAlgorithm = edit("set", map[string]any{
 	"address": "aws_s3_bucket.logs", "name": "sse_algorithm",
 	"block": []string{"server_side_encryption_configuration", "rule", "apply_server_side_encryption_by_default"},
 	"value": "aws:kms",

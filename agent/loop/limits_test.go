@@ -18,6 +18,7 @@ import (
 // every write tool; the checkout is untouched, and the deterministic fix is
 // offered as a suggestion.
 func TestReviewWritesNothing(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, "app", fakemodel.Turns(
 		turn(call("read_file", map[string]any{"path": "envs/app/main.tf"})),
 		turn(encryptLogs, call("write_file", map[string]any{"path": "envs/app/main.tf", "content": "# gone\n"}), call("run_validation", nil)),
@@ -33,7 +34,7 @@ func TestReviewWritesNothing(t *testing.T) {
 	if h.file("envs/app/main.tf") != before {
 		t.Fatal("a review changed the checkout")
 	}
-	for _, tool := range []string{"set_attribute", "write_file", "run_validation"} {
+	for _, tool := range []string{"edit", "write_file", "run_validation"} {
 		steps := tr.Find(fakemodel.Match{Tool: tool})
 		if len(steps) != 1 || !steps[0].Error || !strings.Contains(steps[0].Result, "not available to a review job") {
 			t.Errorf("%s was not refused as unavailable:\n%s", tool, tr)
@@ -57,11 +58,12 @@ func TestReviewWritesNothing(t *testing.T) {
 // the finding is stopped when the plan runs are spent; the result is "needs
 // review" with what remains, never success, and the work is kept.
 func TestAlwaysFailingValidationStopsAtTheLimit(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, "app", fakemodel.ScriptFunc(func(r *fakemodel.Request) fakemodel.Turn {
 		if len(r.LastResults) > 0 && strings.HasPrefix(r.LastResults[0].Content, "set ") {
 			return finish("Tagged the bucket.")
 		}
-		return turn(call("set_attribute", map[string]any{"address": "aws_s3_bucket.logs", "name": "force_destroy", "value": false}))
+		return turn(edit("set", map[string]any{"address": "aws_s3_bucket.logs", "name": "force_destroy", "value": false}))
 	}), withConfig(func(c *config.RepoConfig) { c.Agent.MaxPlanRuns = 2 }))
 	res := h.run(wire.KindFix, "")
 	if res.Status != loop.StatusNeedsReview || res.Limit != "plan_runs" || res.Iterations != 2 || res.MaxIterations != 2 {
@@ -96,11 +98,12 @@ func (c *fakeClock) Now() time.Time {
 // TestBudgetLimits: each limit, reached, stops the job gracefully with the
 // limit named, the partial work kept, and a budget_exceeded event.
 func TestBudgetLimits(t *testing.T) {
+	t.Parallel()
 	reads := fakemodel.ScriptFunc(func(*fakemodel.Request) fakemodel.Turn {
 		return turn(encryptLogsAlgorithm, call("read_file", map[string]any{"path": "envs/app/main.tf"}), call("list_files", nil))
 	})
 	validations := fakemodel.ScriptFunc(func(*fakemodel.Request) fakemodel.Turn {
-		return turn(call("run_validation", nil), call("set_attribute", map[string]any{"address": "aws_s3_bucket.logs", "name": "force_destroy", "value": true}))
+		return turn(call("run_validation", nil), edit("set", map[string]any{"address": "aws_s3_bucket.logs", "name": "force_destroy", "value": true}))
 	})
 	planRuns := 3
 	tests := []struct {
@@ -153,13 +156,14 @@ func TestBudgetLimits(t *testing.T) {
 // a model that keeps failing ends the job as needs review with the
 // deterministic work kept.
 func TestModelFaults(t *testing.T) {
+	t.Parallel()
 	t.Run("retried and refused", func(t *testing.T) {
 		h := newHarness(t, "app", fakemodel.Turns(
 			fakemodel.Turn{Status: http.StatusTooManyRequests, Header: http.Header{"Retry-After": {"1"}}},
 			fakemodel.Turn{Status: http.StatusInternalServerError},
 			turn(fakemodel.Call{Name: "read_file", RawArgs: `{"path": "envs/app/main.tf"`},
 				call("bash", map[string]any{"command": "cat /etc/passwd"}),
-				call("set_attribute", map[string]any{"address": "aws_s3_bucket.logs"}),
+				edit("set", map[string]any{"address": "aws_s3_bucket.logs"}),
 				call("read_file", map[string]any{"path": "envs/app/main.tf", "mode": "raw"})),
 			turn(encryptLogsAlgorithm),
 			finish("Encrypted."),

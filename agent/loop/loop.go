@@ -71,6 +71,10 @@ type Options struct {
 	// DryRun works on a copy: Dir is left untouched, the result still holds
 	// the diff.
 	DryRun bool
+	// Static validates with fmt and the policies on the HCL only: no
+	// terraform init, validate or plan (what fork pull requests get, and
+	// what a repository without provider access can run).
+	Static bool
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }

@@ -18,6 +18,7 @@ import (
 // unencrypted bucket, fixed by the model through structural edits, validated
 // clean; the public bucket is fixed first without the model.
 func TestEncryptionFixThroughHCLEdits(t *testing.T) {
+	t.Parallel()
 	for _, api := range []fakemodel.API{fakemodel.Anthropic, fakemodel.OpenAI} {
 		t.Run(string(api), func(t *testing.T) {
 			h := newHarness(t, "app", fakemodel.Turns(
@@ -37,7 +38,7 @@ func TestEncryptionFixThroughHCLEdits(t *testing.T) {
 					t.Errorf("main.tf lacks %q:\n%s", want, main)
 				}
 			}
-			for _, step := range []string{"read_file", "set_attribute", "run_validation"} {
+			for _, step := range []string{"read_file", "edit", "run_validation"} {
 				if !tr.Ran(fakemodel.Match{Tool: step}) {
 					t.Errorf("%s did not run:\n%s", step, tr)
 				}
@@ -68,6 +69,7 @@ func TestEncryptionFixThroughHCLEdits(t *testing.T) {
 // formatting is fixed by terraform fmt, with a model configured and never
 // called.
 func TestFmtOnlyFixNeedsNoModel(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, "formatting", noModel(t))
 	res := h.run(wire.KindFix, "")
 	if res.Status != loop.StatusFixed || res.ModelCalls != 0 || len(h.srv.Requests()) != 0 || res.Tokens.Total() != 0 {
@@ -88,6 +90,7 @@ func TestFmtOnlyFixNeedsNoModel(t *testing.T) {
 // with hclwrite (the comment above the attribute kept), validated, and no
 // model is called.
 func TestPolicyDeclaredFixNeedsNoModel(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, "public", noModel(t))
 	res := h.run(wire.KindFix, "")
 	if res.Status != loop.StatusFixed || res.ModelCalls != 0 || len(h.srv.Requests()) != 0 {
@@ -108,6 +111,7 @@ func TestPolicyDeclaredFixNeedsNoModel(t *testing.T) {
 // TestNoModelSaysWhatIsLeft: without a model, fix applies what it can and
 // says plainly that the rest needs one.
 func TestNoModelSaysWhatIsLeft(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, "app", nil)
 	res := h.run(wire.KindFix, "")
 	if res.Status != loop.StatusNeedsReview || !res.NeedsModel || len(res.Deterministic) != 1 || len(res.Remaining) != 1 {
@@ -125,8 +129,9 @@ func TestNoModelSaysWhatIsLeft(t *testing.T) {
 // declared fix (public = false on the module call) first, then the model
 // for the owner tag no policy can choose.
 func TestModuleCallFixMixed(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, "app", fakemodel.Turns(
-		turn(call("set_attribute", map[string]any{"root": "envs/prod", "address": "module.backups", "name": "tags",
+		turn(edit("set", map[string]any{"root": "envs/prod", "address": "module.backups", "name": "tags",
 			"value": map[string]any{"owner": "storage-team", "cost-center": "1234"}})),
 		finish("Gave module.backups an owner."),
 	))

@@ -16,7 +16,7 @@ import (
 
 // validate runs the pipeline on the workspace as it is now.
 func (r *run) validate(ctx context.Context, why string) (checks.Report, error) {
-	rep, err := pipeline.Run(ctx, r.ws.Root(), r.roots, pipeline.Options{Terraform: r.opts.Terraform, Policy: r.opts.Policy})
+	rep, err := pipeline.Run(ctx, r.ws.Root(), r.roots, pipeline.Options{Terraform: r.opts.Terraform, Policy: r.opts.Policy, Static: r.opts.Static})
 	if err != nil {
 		r.audit.Emit(audit.Event{Type: audit.TypeError, Detail: "validation (" + why + "): " + err.Error()})
 		return rep, fmt.Errorf("validating (%s): %w", why, err)
@@ -93,8 +93,9 @@ func (r *run) judge(rep checks.Report) verdict {
 	var v verdict
 	now := findings(rep)
 	for _, t := range r.targets {
-		if slices.ContainsFunc(now, func(f checks.Finding) bool { return same(t, f) }) {
-			v.remaining = append(v.remaining, t)
+		// The finding as it is now: an edit above it moves its line.
+		if i := slices.IndexFunc(now, func(f checks.Finding) bool { return same(t, f) }); i >= 0 {
+			v.remaining = append(v.remaining, now[i])
 		}
 	}
 	before := findings(r.baseline)
@@ -178,7 +179,7 @@ func (r *run) deterministic(ctx context.Context) error {
 	}
 	v := r.judge(rep)
 	if len(v.fresh) > 0 || len(v.stepErrors) > 0 || !v.gate.Passes(r.opts.Config.Agent.AllowDestroy) {
-		if err := r.ws.Revert(); err != nil {
+		if err := r.ws.RevertAll(); err != nil {
 			return err
 		}
 		r.latest, r.dirty = r.baseline, false

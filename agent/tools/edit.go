@@ -11,78 +11,64 @@ import (
 	"github.com/infra-agent/infra-agent/agent/hcledit"
 )
 
-// addressSchema is the part every structural edit shares.
-const addressSchema = `
-	"root":{"type":"string","maxLength":512,"description":"root module directory the address is seen from; needed only when there are several roots"},
-	"address":{"type":"string","minLength":1,"maxLength":512,"description":"resource, data source or module call address, e.g. aws_s3_bucket.logs or module.store.aws_s3_bucket.data"},
-	"block":{"type":"array","items":{"type":"string","maxLength":128},"maxItems":8,"description":"nested block types inside it, outermost first, e.g. [\"versioning\"]"}`
+// editSchema is the structural edit's arguments.
+const editSchema = `{"type":"object","additionalProperties":false,"required":["action","address","name"],"properties":{
+	"action":{"enum":["set","remove","add_block","remove_block"]},
+	"root":{"type":"string","maxLength":512},
+	"address":{"type":"string","minLength":1,"maxLength":512},
+	"block":{"type":"array","items":{"type":"string","maxLength":128},"maxItems":8},
+	"name":{"type":"string","minLength":1,"maxLength":128},
+	"value":{},
+	"expression":{"type":"string","minLength":1,"maxLength":2048},
+	"attributes":{"type":"object","maxProperties":64}}}`
 
-func setAttributeTool() *tool {
+// editTool is the structural HCL edit, one tool for the four actions so the
+// model reads their shared arguments once.
+func editTool() *tool {
 	return &tool{
-		name: "set_attribute",
-		description: "Set an attribute of the block an address names (inside nested blocks, created when missing). " +
-			"Give value (a JSON literal: string, number, bool, list, object) or expression (HCL such as aws_kms_key.logs.arn).",
-		schema: []byte(`{"type":"object","additionalProperties":false,"required":["address","name"],"properties":{` + addressSchema + `,
-			"name":{"type":"string","minLength":1,"maxLength":128},
-			"value":{"description":"a JSON literal"},
-			"expression":{"type":"string","minLength":1,"maxLength":2048}}}`),
+		name: "edit",
+		description: "Edit the block at address, inside its nested block path block (missing blocks are created): " +
+			"set attribute name to value (JSON) or expression (HCL, e.g. aws_kms_key.k.arn); remove attribute name; " +
+			"add_block of type name with attributes (JSON); remove_block, the first of type name.",
+		schema: []byte(editSchema),
 		writes: true,
 		run: func(_ context.Context, env *Env, args map[string]any) (string, error) {
-			v, hasValue := args["value"]
-			expr := str(args, "expression")
-			if hasValue == (expr != "") {
-				return "", refuse("set_attribute needs exactly one of value and expression")
+			op, err := editOp(args)
+			if err != nil {
+				return "", err
 			}
-			return structural(env, args, hcledit.Op{Action: hcledit.ActionSet, Name: str(args, "name"), Value: hcledit.Value{JSON: v, Expr: expr}})
+			return structural(env, args, op)
 		},
 	}
 }
 
-func removeAttributeTool() *tool {
-	return &tool{
-		name:        "remove_attribute",
-		description: "Remove an attribute of the block an address names (inside nested blocks).",
-		schema: []byte(`{"type":"object","additionalProperties":false,"required":["address","name"],"properties":{` + addressSchema + `,
-			"name":{"type":"string","minLength":1,"maxLength":128}}}`),
-		writes: true,
-		run: func(_ context.Context, env *Env, args map[string]any) (string, error) {
-			return structural(env, args, hcledit.Op{Action: hcledit.ActionRemove, Name: str(args, "name")})
-		},
-	}
-}
-
-func addBlockTool() *tool {
-	return &tool{
-		name:        "add_block",
-		description: "Append a nested block of the given type, with attributes (JSON literals), to the block an address names (inside nested blocks).",
-		schema: []byte(`{"type":"object","additionalProperties":false,"required":["address","type"],"properties":{` + addressSchema + `,
-			"type":{"type":"string","minLength":1,"maxLength":128},
-			"attributes":{"type":"object","maxProperties":64}}}`),
-		writes: true,
-		run: func(_ context.Context, env *Env, args map[string]any) (string, error) {
-			attrs := map[string]hcledit.Value{}
-			raw, _ := args["attributes"].(map[string]any)
-			for k, v := range raw {
-				attrs[k] = hcledit.Value{JSON: v}
-			}
-			if slices.Contains([]string{"provisioner", "connection"}, str(args, "type")) {
-				return "", refuse("a %s block is never added by the agent", str(args, "type"))
-			}
-			return structural(env, args, hcledit.Op{Action: hcledit.ActionAddBlock, Name: str(args, "type"), Attrs: attrs})
-		},
-	}
-}
-
-func removeBlockTool() *tool {
-	return &tool{
-		name:        "remove_block",
-		description: "Remove the first nested block of the given type from the block an address names (inside nested blocks).",
-		schema: []byte(`{"type":"object","additionalProperties":false,"required":["address","type"],"properties":{` + addressSchema + `,
-			"type":{"type":"string","minLength":1,"maxLength":128}}}`),
-		writes: true,
-		run: func(_ context.Context, env *Env, args map[string]any) (string, error) {
-			return structural(env, args, hcledit.Op{Action: hcledit.ActionRemoveBlock, Name: str(args, "type")})
-		},
+// editOp turns the edit's arguments into an operation.
+func editOp(args map[string]any) (hcledit.Op, error) {
+	name := str(args, "name")
+	v, hasValue := args["value"]
+	expr := str(args, "expression")
+	_, hasAttrs := args["attributes"]
+	switch action := str(args, "action"); action {
+	case hcledit.ActionSet:
+		if hasValue == (expr != "") {
+			return hcledit.Op{}, refuse("set needs exactly one of value and expression")
+		}
+		return hcledit.Op{Action: action, Name: name, Value: hcledit.Value{JSON: v, Expr: expr}}, nil
+	case hcledit.ActionAddBlock:
+		if slices.Contains([]string{"provisioner", "connection"}, name) {
+			return hcledit.Op{}, refuse("a %s block is never added by the agent", name)
+		}
+		attrs := map[string]hcledit.Value{}
+		raw, _ := args["attributes"].(map[string]any)
+		for k, val := range raw {
+			attrs[k] = hcledit.Value{JSON: val}
+		}
+		return hcledit.Op{Action: action, Name: name, Attrs: attrs}, nil
+	default:
+		if hasValue || expr != "" || hasAttrs {
+			return hcledit.Op{}, refuse("%s takes no value, expression or attributes", action)
+		}
+		return hcledit.Op{Action: action, Name: name}, nil
 	}
 }
 
@@ -144,7 +130,7 @@ func pickRoot(env *Env, root string) (string, error) {
 func runValidationTool() *tool {
 	return &tool{
 		name:        "run_validation",
-		description: "Run the validation pipeline (terraform fmt, validate, policies, plan, policies on the plan) on the current files and get what remains. Each run counts against the job's plan-run budget.",
+		description: "Validate the current files (fmt, validate, policies, plan) and get what remains; counts against the plan-run budget.",
 		schema:      []byte(`{"type":"object","additionalProperties":false,"properties":{}}`),
 		run: func(ctx context.Context, env *Env, _ map[string]any) (string, error) {
 			return env.Validate(ctx)
@@ -155,7 +141,7 @@ func runValidationTool() *tool {
 func finishTool() *tool {
 	return &tool{
 		name:        "finish",
-		description: "Say you are done, with a short summary of what you changed and why. The harness then validates the result.",
+		description: "Say you are done, with a short summary of what you changed and why.",
 		schema: []byte(`{"type":"object","additionalProperties":false,"required":["summary"],"properties":{
 			"summary":{"type":"string","minLength":1,"maxLength":4000}}}`),
 		run: func(_ context.Context, env *Env, args map[string]any) (string, error) {
@@ -168,7 +154,7 @@ func finishTool() *tool {
 func commentTool() *tool {
 	return &tool{
 		name:        "comment",
-		description: "Leave a review comment on a line of a file: a problem no policy covers. It is posted as your opinion, for a human to judge.",
+		description: "Comment on a line: a problem no policy covers, posted as your opinion.",
 		schema: []byte(`{"type":"object","additionalProperties":false,"required":["path","line","body"],"properties":{
 			"path":{"type":"string","minLength":1,"maxLength":512},
 			"line":{"type":"integer","minimum":1},

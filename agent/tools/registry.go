@@ -47,7 +47,7 @@ type tool struct {
 func all() []*tool {
 	return []*tool{
 		listFilesTool(), readFileTool(), searchTool(),
-		setAttributeTool(), removeAttributeTool(), addBlockTool(), removeBlockTool(), writeFileTool(),
+		editTool(), writeFileTool(),
 		runValidationTool(), commentTool(), finishTool(),
 	}
 }
@@ -57,7 +57,7 @@ func all() []*tool {
 func kindTools(k wire.Kind) []string {
 	switch k {
 	case wire.KindFix, wire.KindRemediate:
-		return []string{"list_files", "read_file", "search", "set_attribute", "remove_attribute", "add_block", "remove_block", "write_file", "run_validation", "finish"}
+		return []string{"list_files", "read_file", "search", "edit", "write_file", "run_validation", "finish"}
 	case wire.KindReview:
 		return []string{"list_files", "read_file", "search", "comment", "finish"}
 	}
@@ -76,6 +76,11 @@ func For(kind wire.Kind) (*Registry, error) {
 	r := &Registry{kind: kind, known: map[string]*tool{}}
 	allowed := kindTools(kind)
 	for _, t := range all() {
+		var compact bytes.Buffer
+		if err := json.Compact(&compact, t.schema); err != nil {
+			return nil, fmt.Errorf("tool %s schema: %w", t.name, err)
+		}
+		t.schema = compact.Bytes()
 		c := jsonschema.NewCompiler()
 		doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(t.schema))
 		if err != nil {

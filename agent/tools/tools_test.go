@@ -70,10 +70,13 @@ func TestCallValidation(t *testing.T) {
 		{"read_file", `{"path":"a","extra":1}`, "additional properties"},
 		{"read_file", `not json`, "not valid JSON"},
 		{"read_file", `["path"]`, "do not match its schema"},
-		{"set_attribute", `{"address":"aws_s3_bucket.b","name":"acl"}`, "exactly one of value and expression"},
-		{"set_attribute", `{"address":"aws_s3_bucket.b","name":"acl","value":"x","expression":"y"}`, "exactly one of value and expression"},
-		{"add_block", `{"address":"aws_s3_bucket.b","type":"provisioner"}`, "never added"},
-		{"set_attribute", `{"address":"aws_s3_bucket.b","name":"acl","value":"x","root":"envs/other"}`, "not a root module"},
+		{"edit", `{"action":"set","address":"aws_s3_bucket.b","name":"acl"}`, "exactly one of value and expression"},
+		{"edit", `{"action":"set","address":"aws_s3_bucket.b","name":"acl","value":"x","expression":"y"}`, "exactly one of value and expression"},
+		{"edit", `{"action":"add_block","address":"aws_s3_bucket.b","name":"provisioner"}`, "never added"},
+		{"edit", `{"action":"remove","address":"aws_s3_bucket.b","name":"acl","value":"x"}`, "takes no value"},
+		{"edit", `{"action":"rename","address":"aws_s3_bucket.b","name":"acl"}`, "do not match its schema"},
+		{"edit", `{"action":"set","address":"aws_s3_bucket.b","name":"acl","value":"x","root":"envs/other"}`, "not a root module"},
+		{"edit", `{"action":"set","address":"var.x","name":"acl","value":"x"}`, "not a resource"},
 		{"write_file", `{"path":".github/workflows/x.yml","content":"x"}`, "always denied"},
 		{"write_file", `{"path":"envs/app/x.tf","content":"data \"external\" \"x\" {\n  program = [\"id\"]\n}\n"}`, "external-data-source"},
 	} {
@@ -83,9 +86,9 @@ func TestCallValidation(t *testing.T) {
 			t.Errorf("%s %s: err = %v, want a refusal saying %q", tc.name, tc.input, err, tc.want)
 		}
 	}
-	out, err := r.Call(ctx, e, "set_attribute", []byte(`{"address":"aws_s3_bucket.b","name":"acl","value":"private"}`))
+	out, err := r.Call(ctx, e, "edit", []byte(`{"action":"set","address":"aws_s3_bucket.b","name":"acl","value":"private"}`))
 	if err != nil || !strings.Contains(out, "set acl on aws_s3_bucket.b in envs/app/main.tf") {
-		t.Fatalf("set_attribute = %q, %v", out, err)
+		t.Fatalf("edit = %q, %v", out, err)
 	}
 	out, err = r.Call(ctx, e, "read_file", []byte(`{"path":"envs/app/main.tf","start_line":3}`))
 	if err != nil || !strings.Contains(out, `    3|   acl    = "private"`) || strings.Contains(out, "    1|") {

@@ -272,16 +272,22 @@ func (w *Workspace) Changes() ([]Change, error) {
 	return out, nil
 }
 
-// Revert puts the given files (all changed files when none are named) back
-// as they were before the first write, and forgets them.
+// RevertAll puts every changed file back as it was.
+func (w *Workspace) RevertAll() error {
+	w.mu.Lock()
+	paths := make([]string, 0, len(w.original))
+	for rel := range w.original {
+		paths = append(paths, rel)
+	}
+	w.mu.Unlock()
+	return w.Revert(paths...)
+}
+
+// Revert puts the named files back as they were before the first write, and
+// forgets them; files never written are left alone.
 func (w *Workspace) Revert(paths ...string) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if len(paths) == 0 {
-		for rel := range w.original {
-			paths = append(paths, rel)
-		}
-	}
 	var errs []error
 	for _, rel := range paths {
 		orig, ok := w.original[rel]

@@ -100,6 +100,12 @@ func TestWriteRulesAndRevert(t *testing.T) {
 	if err := ws.Revert(); err != nil {
 		t.Fatal(err)
 	}
+	if c, _ := ws.Changes(); len(c) != 2 {
+		t.Fatalf("Revert of nothing reverted %d files", 2-len(c))
+	}
+	if err := ws.RevertAll(); err != nil {
+		t.Fatal(err)
+	}
 	if data, _ := os.ReadFile(filepath.Join(root, "envs/prod/main.tf")); string(data) != "resource \"x\" \"y\" {}\n" {
 		t.Errorf("main.tf not restored: %q", data)
 	}

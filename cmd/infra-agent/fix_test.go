@@ -64,8 +64,8 @@ func TestFixWithoutModel(t *testing.T) {
 func TestFixWithModel(t *testing.T) {
 	dir := examplesCopy(t)
 	srv := fakemodel.New(t, fakemodel.Turns(
-		fakemodel.Turn{Calls: []fakemodel.Call{{Name: "set_attribute", Args: map[string]any{
-			"root": "envs/prod", "address": "module.backups", "name": "tags", "value": map[string]any{"owner": "storage-team", "cost-center": "1234"}}}}},
+		fakemodel.Turn{Calls: []fakemodel.Call{{Name: "edit", Args: map[string]any{
+			"action": "set", "root": "envs/prod", "address": "module.backups", "name": "tags", "value": map[string]any{"owner": "storage-team", "cost-center": "1234"}}}}},
 		fakemodel.Turn{Calls: []fakemodel.Call{{Name: "finish", Args: map[string]any{"summary": "Gave the backups an owner."}}}},
 	))
 	trail := filepath.Join(t.TempDir(), "audit.jsonl")
@@ -92,7 +92,7 @@ func TestFixWithModel(t *testing.T) {
 		t.Errorf("files not written:\n%s", prod)
 	}
 	events, _ := os.ReadFile(trail)
-	if !strings.Contains(string(events), `"type":"tool_call","tool":"set_attribute"`) || !strings.Contains(string(events), `"job_id":"local"`) {
+	if !strings.Contains(string(events), `"type":"tool_call","tool":"edit"`) || !strings.Contains(string(events), `"job_id":"local"`) {
 		t.Errorf("audit trail:\n%s", events)
 	}
 }
