@@ -76,9 +76,14 @@ func TestContentRules(t *testing.T) {
 		}
 	})
 	t.Run("removing a resource", func(t *testing.T) {
-		vs := c.Check(map[string][]byte{"envs/prod/main.tf": []byte(strings.Replace(baseTF, "resource \"aws_s3_bucket\" \"logs\" {\n  bucket = \"logs\"\n}\n", "", 1))})
-		if len(vs) != 1 || vs[0].Rule != RuleRemoved {
+		removed := map[string][]byte{"envs/prod/main.tf": []byte(strings.Replace(baseTF, "resource \"aws_s3_bucket\" \"logs\" {\n  bucket = \"logs\"\n}\n", "", 1))}
+		if vs := c.Check(removed); len(vs) != 1 || vs[0].Rule != RuleRemoved {
 			t.Errorf("violations = %+v", vs)
+		}
+		destroying := agent
+		destroying.AllowDestroy = true
+		if vs := NewContent(destroying, map[string][]byte{"envs/prod/main.tf": []byte(baseTF)}).Check(removed); len(vs) != 0 {
+			t.Errorf("refused with allow_destroy: %+v", vs)
 		}
 	})
 	allowed := []string{

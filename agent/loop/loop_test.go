@@ -159,3 +159,23 @@ func TestModuleCallFixMixed(t *testing.T) {
 		t.Error("the brief does not say what was fixed without the model")
 	}
 }
+
+// TestDeterministicFixThatBreaksIsPutBack: a declared fix that makes
+// validation fail is put back, and the finding goes to the model (here: none).
+func TestDeterministicFixThatBreaksIsPutBack(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, "public", nil)
+	engine, err := policy.Compile(context.Background(), policy.Options{Paths: []string{filepath.Join("testdata", "broken-fix-policy")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.opts.Policy = engine
+	before := h.file("envs/web/main.tf")
+	res := h.run(wire.KindFix, "")
+	if res.Status != loop.StatusNeedsReview || len(res.Deterministic) != 0 || len(res.DeterministicSkipped) != 1 || len(res.Remaining) != 1 {
+		t.Fatalf("status %s, deterministic %d, skipped %+v, remaining %d", res.Status, len(res.Deterministic), res.DeterministicSkipped, len(res.Remaining))
+	}
+	if !strings.Contains(res.DeterministicSkipped[0].Reason, "put back") || h.file("envs/web/main.tf") != before || res.Diff != "" {
+		t.Errorf("not put back: %q\n%s", res.DeterministicSkipped[0].Reason, h.file("envs/web/main.tf"))
+	}
+}
