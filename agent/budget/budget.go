@@ -97,17 +97,7 @@ func (t *Tracker) check() error {
 
 // StartTurn counts a model turn, or returns the limit that forbids it.
 func (t *Tracker) StartTurn() error {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if err := t.check(); err != nil {
-		return err
-	}
-	if t.used.Turns >= t.limits.Turns {
-		return &Exceeded{Limit: Turns, Used: int64(t.used.Turns), Max: int64(t.limits.Turns)}
-	}
-	t.used.Turns++
-	t.crossed(Turns, int64(t.used.Turns), int64(t.limits.Turns))
-	return nil
+	return t.use(Turns, &t.used.Turns, t.limits.Turns)
 }
 
 // AddTokens counts the tokens a model call used.
@@ -120,32 +110,28 @@ func (t *Tracker) AddTokens(n int) {
 
 // StartToolCall counts a tool call, or returns the limit that forbids it.
 func (t *Tracker) StartToolCall() error {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if err := t.check(); err != nil {
-		return err
-	}
-	if t.used.ToolCalls >= t.limits.ToolCalls {
-		return &Exceeded{Limit: ToolCalls, Used: int64(t.used.ToolCalls), Max: int64(t.limits.ToolCalls)}
-	}
-	t.used.ToolCalls++
-	t.crossed(ToolCalls, int64(t.used.ToolCalls), int64(t.limits.ToolCalls))
-	return nil
+	return t.use(ToolCalls, &t.used.ToolCalls, t.limits.ToolCalls)
 }
 
 // StartPlanRun counts a validation run the agent's work causes, or returns
 // the limit that forbids it.
 func (t *Tracker) StartPlanRun() error {
+	return t.use(PlanRuns, &t.used.PlanRuns, t.limits.PlanRuns)
+}
+
+// use counts one more use of a counted limit, unless it, the timeout or
+// the token budget is reached.
+func (t *Tracker) use(limit string, used *int, max int) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if err := t.check(); err != nil {
 		return err
 	}
-	if t.used.PlanRuns >= t.limits.PlanRuns {
-		return &Exceeded{Limit: PlanRuns, Used: int64(t.used.PlanRuns), Max: int64(t.limits.PlanRuns)}
+	if *used >= max {
+		return &Exceeded{Limit: limit, Used: int64(*used), Max: int64(max)}
 	}
-	t.used.PlanRuns++
-	t.crossed(PlanRuns, int64(t.used.PlanRuns), int64(t.limits.PlanRuns))
+	*used++
+	t.crossed(limit, int64(*used), int64(max))
 	return nil
 }
 

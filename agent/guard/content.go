@@ -18,6 +18,7 @@ import (
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
 
+	"github.com/infra-agent/infra-agent/agent/hcledit"
 	"github.com/infra-agent/infra-agent/config"
 )
 
@@ -240,7 +241,7 @@ func scan(p string, src []byte) (inventory, error) {
 		case "moved":
 			if attr, ok := b.Body.Attributes["from"]; ok {
 				if trav, diags := hcl.AbsTraversalForExpr(attr.Expr); !diags.HasErrors() {
-					inv.moved = append(inv.moved, dir+"|"+traversalText(trav))
+					inv.moved = append(inv.moved, dir+"|"+strings.Join(hcledit.Names(trav), "."))
 				}
 			}
 		case "terraform":
@@ -308,21 +309,6 @@ func normaliseProvider(s string) string {
 		return "registry.terraform.io/" + s
 	}
 	return s
-}
-
-// traversalText renders a traversal without instance keys:
-// module.a["x"].aws_s3_bucket.b → module.a.aws_s3_bucket.b.
-func traversalText(t hcl.Traversal) string {
-	var names []string
-	for _, step := range t {
-		switch s := step.(type) {
-		case hcl.TraverseRoot:
-			names = append(names, s.Name)
-		case hcl.TraverseAttr:
-			names = append(names, s.Name)
-		}
-	}
-	return strings.Join(names, ".")
 }
 
 func literal(attr *hclsyntax.Attribute) (string, bool) {

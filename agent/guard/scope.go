@@ -183,15 +183,7 @@ func references(body *hclsyntax.Body) []string {
 		if !ok {
 			return nil
 		}
-		var names []string
-		for _, step := range st.Traversal {
-			switch x := step.(type) {
-			case hcl.TraverseRoot:
-				names = append(names, x.Name)
-			case hcl.TraverseAttr:
-				names = append(names, x.Name)
-			}
-		}
+		names := hcledit.Names(st.Traversal)
 		switch {
 		case len(names) >= 2 && names[0] == "module":
 			out = append(out, "module."+names[1])

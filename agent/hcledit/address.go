@@ -60,6 +60,22 @@ func (a Address) labels() []string {
 	return []string{a.Type, a.Name}
 }
 
+// Names returns the names of a traversal without its index steps:
+// module.a["x"].aws_s3_bucket.b[0] → [module a aws_s3_bucket b]. Instance
+// keys do not change which block declares an address.
+func Names(t hcl.Traversal) []string {
+	var names []string
+	for _, step := range t {
+		switch st := step.(type) {
+		case hcl.TraverseRoot:
+			names = append(names, st.Name)
+		case hcl.TraverseAttr:
+			names = append(names, st.Name)
+		}
+	}
+	return names
+}
+
 // ParseAddress parses a resource, data source or module call address as
 // terraform writes it in plans and messages.
 func ParseAddress(s string) (Address, error) {
@@ -67,19 +83,7 @@ func ParseAddress(s string) (Address, error) {
 	if diags.HasErrors() {
 		return Address{}, fmt.Errorf("address %q: %s", s, diags.Error())
 	}
-	var names []string
-	for _, step := range trav {
-		switch st := step.(type) {
-		case hcl.TraverseRoot:
-			names = append(names, st.Name)
-		case hcl.TraverseAttr:
-			names = append(names, st.Name)
-		case hcl.TraverseIndex:
-			// instance keys do not change which block declares it
-		default:
-			return Address{}, fmt.Errorf("address %q: unexpected %T", s, step)
-		}
-	}
+	names := Names(trav)
 	var a Address
 	for len(names) >= 2 && names[0] == "module" {
 		a.Modules = append(a.Modules, names[1])

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/provider"
 	pschema "github.com/hashicorp/terraform-plugin-framework/provider/schema"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
@@ -65,24 +66,23 @@ func (r *managed) Schema(_ context.Context, _ resource.SchemaRequest, resp *reso
 }
 
 func (r *managed) Create(_ context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
-	v, err := filled(req.Plan.Raw, r.name, r.schema)
-	if err != nil {
-		resp.Diagnostics.AddError("filling computed values", err.Error())
-		return
-	}
-	resp.State.Raw = v
+	resp.State.Raw = r.fill(req.Plan.Raw, &resp.Diagnostics)
 }
 
 // Read keeps the state as it is: there is no real object to refresh from.
 func (r *managed) Read(context.Context, resource.ReadRequest, *resource.ReadResponse) {}
 
 func (r *managed) Update(_ context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
-	v, err := filled(req.Plan.Raw, r.name, r.schema)
+	resp.State.Raw = r.fill(req.Plan.Raw, &resp.Diagnostics)
+}
+
+// fill is the planned object with its computed values known.
+func (r *managed) fill(plan tftypes.Value, diags *diag.Diagnostics) tftypes.Value {
+	v, err := filled(plan, r.name, r.schema)
 	if err != nil {
-		resp.Diagnostics.AddError("filling computed values", err.Error())
-		return
+		diags.AddError("filling computed values", err.Error())
 	}
-	resp.State.Raw = v
+	return v
 }
 
 func (r *managed) Delete(context.Context, resource.DeleteRequest, *resource.DeleteResponse) {}
