@@ -3,6 +3,8 @@ package config
 import (
 	"fmt"
 	"time"
+
+	"github.com/infra-agent/infra-agent/wire"
 )
 
 // Budget is what a repository sets for the agent's limits on one job kind
@@ -34,14 +36,14 @@ type Limits struct {
 	PlanRuns  int           `json:"plan_runs"`
 }
 
-// DefaultLimits returns the guide's defaults for a job kind ("fix",
-// "review", "remediate"): single-finding remediation, PR review, and drift
-// detection and fix. Unknown kinds get review's, the most restrictive.
-func DefaultLimits(kind string) Limits {
+// DefaultLimits returns the guide's defaults for a job kind: fix is
+// single-finding remediation, review is PR review, remediate is drift
+// detection and fix. Other kinds (plan) get review's, the most restrictive.
+func DefaultLimits(kind wire.Kind) Limits {
 	switch kind {
-	case "fix":
+	case wire.KindFix:
 		return Limits{Turns: 30, Tokens: 200_000, ToolCalls: 100, Timeout: 15 * time.Minute, PlanRuns: 5}
-	case "remediate":
+	case wire.KindRemediate:
 		return Limits{Turns: 50, Tokens: 500_000, ToolCalls: 200, Timeout: 30 * time.Minute, PlanRuns: 10}
 	}
 	return Limits{Turns: 20, Tokens: 200_000, ToolCalls: 50, Timeout: 10 * time.Minute, PlanRuns: 0}
@@ -52,19 +54,32 @@ func CeilingLimits() Limits {
 	return Limits{Turns: 200, Tokens: 2_000_000, ToolCalls: 1000, Timeout: 6 * time.Hour, PlanRuns: 50}
 }
 
-// Limits returns the effective limits of a job kind: the kind's defaults,
-// then, for fix, the original agent.max_turns, max_tokens, max_plan_runs and
-// timeout keys (whose defaults are fix's), then agent.budgets.<kind>.
-func (a AgentConfig) Limits(kind string) Limits {
+// Limits returns the effective limits of a job kind: the kind's defaults;
+// then the original agent.max_turns, max_tokens, max_plan_runs and timeout
+// keys, for every kind, when they are set to something else than their
+// defaults (which are fix's); then agent.budgets.<kind>.
+func (a AgentConfig) Limits(kind wire.Kind) Limits {
 	l := DefaultLimits(kind)
+	def := DefaultRepoConfig().Agent
+	if a.MaxTurns != def.MaxTurns {
+		l.Turns = a.MaxTurns
+	}
+	if a.MaxTokens != def.MaxTokens {
+		l.Tokens = a.MaxTokens
+	}
+	if a.MaxPlanRuns != def.MaxPlanRuns {
+		l.PlanRuns = a.MaxPlanRuns
+	}
+	if a.Timeout != def.Timeout {
+		l.Timeout = a.Timeout
+	}
 	var b Budget
 	switch kind {
-	case "fix":
-		l.Turns, l.Tokens, l.PlanRuns, l.Timeout = a.MaxTurns, a.MaxTokens, a.MaxPlanRuns, a.Timeout
+	case wire.KindFix:
 		b = a.Budgets.Fix
-	case "review":
+	case wire.KindReview:
 		b = a.Budgets.Review
-	case "remediate":
+	case wire.KindRemediate:
 		b = a.Budgets.Remediate
 	}
 	if b.Turns > 0 {

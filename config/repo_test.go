@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/infra-agent/infra-agent/wire"
 )
 
 func TestParseRepoConfig(t *testing.T) {
@@ -159,10 +161,10 @@ func TestParseRepoConfigErrors(t *testing.T) {
 
 func TestLimitsPerKind(t *testing.T) {
 	def := DefaultRepoConfig().Agent
-	for kind, want := range map[string]Limits{
-		"fix":       {Turns: 30, Tokens: 200_000, ToolCalls: 100, Timeout: 15 * time.Minute, PlanRuns: 5},
-		"review":    {Turns: 20, Tokens: 200_000, ToolCalls: 50, Timeout: 10 * time.Minute, PlanRuns: 0},
-		"remediate": {Turns: 50, Tokens: 500_000, ToolCalls: 200, Timeout: 30 * time.Minute, PlanRuns: 10},
+	for kind, want := range map[wire.Kind]Limits{
+		wire.KindFix:       {Turns: 30, Tokens: 200_000, ToolCalls: 100, Timeout: 15 * time.Minute, PlanRuns: 5},
+		wire.KindReview:    {Turns: 20, Tokens: 200_000, ToolCalls: 50, Timeout: 10 * time.Minute, PlanRuns: 0},
+		wire.KindRemediate: {Turns: 50, Tokens: 500_000, ToolCalls: 200, Timeout: 30 * time.Minute, PlanRuns: 10},
 	} {
 		if got := def.Limits(kind); got != want {
 			t.Errorf("default %s limits = %+v, want %+v", kind, got, want)
@@ -185,14 +187,18 @@ agent:
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := cfg.Agent.Limits("fix"); got.Turns != 12 || got.PlanRuns != 2 || got.Tokens != 50000 || got.Timeout != 15*time.Minute {
+	if got := cfg.Agent.Limits(wire.KindFix); got.Turns != 12 || got.PlanRuns != 2 || got.Tokens != 50000 || got.Timeout != 15*time.Minute {
 		t.Errorf("fix: the original keys and budgets.fix do not both apply: %+v", got)
 	}
-	if got := cfg.Agent.Limits("review"); got.Turns != 40 || got.PlanRuns != 1 || got.Tokens != 200_000 {
+	if got := cfg.Agent.Limits(wire.KindReview); got.Turns != 40 || got.PlanRuns != 1 || got.Tokens != 200_000 {
 		t.Errorf("review = %+v", got)
 	}
-	if got := cfg.Agent.Limits("remediate"); got.Timeout != time.Hour || got.PlanRuns != 0 || got.Turns != 50 {
-		t.Errorf("remediate: raised timeout or zero plan runs lost: %+v", got)
+	if got := cfg.Agent.Limits(wire.KindRemediate); got.Timeout != time.Hour || got.PlanRuns != 0 || got.Turns != 12 || got.Tokens != 500_000 {
+		t.Errorf("remediate: the changed max_turns, the raised timeout or zero plan runs lost: %+v", got)
+	}
+	// The original keys at their defaults leave each kind its own.
+	if got := DefaultRepoConfig().Agent.Limits(wire.KindRemediate); got.Turns != 50 || got.Tokens != 500_000 {
+		t.Errorf("remediate defaults = %+v", got)
 	}
 }
 

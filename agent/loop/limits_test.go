@@ -142,7 +142,7 @@ func TestBudgetLimits(t *testing.T) {
 			if !exceeded {
 				t.Errorf("no budget_exceeded event for %s:\n%s", tt.limit, h.trail)
 			}
-			lim := h.opts.Config.Agent.Limits("fix")
+			lim := h.opts.Config.Agent.Limits(wire.KindFix)
 			u := res.Used
 			if u.Turns > lim.Turns || u.ToolCalls > lim.ToolCalls || u.PlanRuns > lim.PlanRuns {
 				t.Errorf("used %+v beyond %+v", u, lim)

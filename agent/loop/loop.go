@@ -155,7 +155,7 @@ func prepare(task Task, opts Options) (*run, error) {
 		r.cleanup()
 		return nil, err
 	}
-	limits := opts.Config.Agent.Limits(string(task.Kind))
+	limits := opts.Config.Agent.Limits(task.Kind)
 	r.budget = budget.New(limits, opts.Now, func(limit string, used, max int64) {
 		r.audit.Emit(audit.Event{Type: audit.TypeBudgetWarning, Detail: limit, Data: map[string]any{"limit": limit, "used": used, "max": max}})
 	})

@@ -23,20 +23,16 @@ func newAnthropic(cfg Config) *anthropicClient {
 	}
 	// The service is built from explicit options only, not the SDK's
 	// defaults, which also read credentials from files and other variables:
-	// a proxied client must send the session token and nothing else.
-	opts := []option.RequestOption{
+	// a proxied client must send the session secret and nothing else.
+	messages := anthropic.NewMessageService(
 		option.WithHTTPClient(cfg.HTTPClient),
 		option.WithBaseURL(base),
+		option.WithAPIKey(cfg.APIKey),
 		option.WithMaxRetries(cfg.MaxRetries),
 		option.WithRequestTimeout(defaultRequestTimeout),
 		option.WithoutOpenTelemetry(),
-	}
-	if cfg.SessionToken != "" {
-		opts = append(opts, option.WithAuthToken(cfg.SessionToken))
-	} else {
-		opts = append(opts, option.WithAPIKey(cfg.APIKey))
-	}
-	return &anthropicClient{messages: anthropic.NewMessageService(opts...), model: cfg.Model}
+	)
+	return &anthropicClient{messages: messages, model: cfg.Model}
 }
 
 func (c *anthropicClient) Name() string { return ProviderAnthropic + "/" + c.model }

@@ -9,12 +9,13 @@ import (
 	"time"
 
 	"github.com/infra-agent/infra-agent/config"
+	"github.com/infra-agent/infra-agent/wire"
 )
 
-// Providers.
+// Providers, as the wire contract names them.
 const (
-	ProviderAnthropic = "anthropic"
-	ProviderOpenAI    = "openai"
+	ProviderAnthropic = wire.ProviderAnthropic
+	ProviderOpenAI    = wire.ProviderOpenAI
 )
 
 // Default models when neither the repository configuration nor
@@ -40,11 +41,10 @@ type Config struct {
 	Model    string
 	// BaseURL is the API's base; empty means the provider's public API.
 	BaseURL string
-	// APIKey is the provider's key (Anthropic: x-api-key; OpenAI: bearer).
+	// APIKey is the provider's key (Anthropic: X-Api-Key; OpenAI:
+	// Authorization: Bearer), or, through the server's model proxy, the
+	// job's session secret.
 	APIKey string
-	// SessionToken authenticates to the server's model proxy instead
-	// (Authorization: Bearer). A client has an APIKey or a SessionToken.
-	SessionToken string
 	// MaxRetries overrides DefaultMaxRetries; negative means none.
 	MaxRetries int
 	// HTTPClient is the client requests go through; nil means a default.
@@ -87,26 +87,17 @@ func FromEnv(getenv func(string) string, agent config.AgentConfig) (Config, erro
 	return cfg, cfg.validate()
 }
 
-// ProxyPath is the server route that proxies model calls for a job; a client
-// pointed at it appends the provider API's own path (/v1/messages,
-// /v1/chat/completions).
-func ProxyPath(jobID string) string {
-	return "/api/v1/jobs/" + url.PathEscape(jobID) + "/model"
-}
-
-// Proxy returns the configuration of a runner's client: the server's model
-// proxy for the job, authenticated with the job's session secret. The server
-// holds the model key and enforces the job's token budget; provider and model
-// come from the job spec.
-func Proxy(serverURL, jobID, sessionSecret, provider, modelName string) (Config, error) {
-	base := strings.TrimRight(serverURL, "/") + ProxyPath(jobID)
-	if provider == ProviderOpenAI {
-		// The OpenAI SDK's base URL includes the version segment.
-		base += "/v1"
-	}
-	cfg := Config{Provider: provider, Model: modelName, BaseURL: base, SessionToken: sessionSecret}
+// Proxy returns the configuration of a runner's client from its job spec:
+// the official SDK of the provider pointed at the server's model proxy for
+// the job (wire.ModelAccess), with the job's session secret as its API key.
+// The server holds the model key and enforces the job's token budget.
+func Proxy(access wire.ModelAccess, sessionSecret, modelName string) (Config, error) {
+	cfg := Config{Provider: access.Provider, Model: modelName, BaseURL: access.BaseURL, APIKey: sessionSecret}
 	if sessionSecret == "" {
 		return cfg, errors.New("model proxy: no session secret")
+	}
+	if access.BaseURL == "" {
+		return cfg, errors.New("model proxy: no base URL in the job spec")
 	}
 	return cfg, cfg.validate()
 }
@@ -117,9 +108,6 @@ func (c Config) validate() error {
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			return fmt.Errorf("model base URL %q: want an http(s) URL", c.BaseURL)
 		}
-	}
-	if c.APIKey != "" && c.SessionToken != "" {
-		return errors.New("model configuration: an API key and a session token are exclusive")
 	}
 	return nil
 }

@@ -7,8 +7,8 @@
 // Locally the SDKs' own variables select the endpoint and key
 // (ANTHROPIC_API_KEY, ANTHROPIC_BASE_URL, OPENAI_API_KEY, OPENAI_BASE_URL);
 // in a runner the same clients are pointed at the server's model proxy
-// (Proxy), authenticated with the job's session secret, so the runner never
-// holds a model key.
+// (Proxy, from the job spec's wire.ModelAccess), authenticated with the job's
+// session secret, so the runner never holds a model key.
 package model
 
 import (

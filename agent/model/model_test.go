@@ -12,6 +12,7 @@ import (
 	"github.com/infra-agent/infra-agent/agent/model"
 	"github.com/infra-agent/infra-agent/config"
 	"github.com/infra-agent/infra-agent/internal/fakemodel"
+	"github.com/infra-agent/infra-agent/wire"
 )
 
 var readTool = model.Tool{
@@ -148,20 +149,25 @@ func TestMalformedArgumentsPassThrough(t *testing.T) {
 	}
 }
 
-// TestProxySendsOnlyTheSessionToken: a runner's client authenticates to the
-// server's proxy with the job's session secret as a bearer token, on the
-// job's route, and sends no model key even when one is in the environment.
-func TestProxySendsOnlyTheSessionToken(t *testing.T) {
+// TestProxySendsOnlyTheSessionSecret: a runner's client reaches the server's
+// model proxy on the job's route, on the one path the proxy forwards, with
+// the job's session secret as its API key (Anthropic: X-Api-Key; OpenAI:
+// Authorization: Bearer), and sends no model key even when one is in the
+// environment.
+func TestProxySendsOnlyTheSessionSecret(t *testing.T) {
 	t.Setenv("ANTHROPIC_API_KEY", "sk-ant-canary-must-not-be-sent")
+	t.Setenv("ANTHROPIC_AUTH_TOKEN", "sk-ant-canary-must-not-be-sent")
 	t.Setenv("OPENAI_API_KEY", "sk-openai-canary-must-not-be-sent")
-	for _, api := range []fakemodel.API{fakemodel.Anthropic, fakemodel.OpenAI} {
-		t.Run(string(api), func(t *testing.T) {
+	for _, tc := range []struct {
+		provider, path, header, want string
+	}{
+		{wire.ProviderAnthropic, wire.AnthropicMessages, "X-Api-Key", "iasess_secret"},
+		{wire.ProviderOpenAI, wire.OpenAIChat, "Authorization", "Bearer iasess_secret"},
+	} {
+		t.Run(tc.provider, func(t *testing.T) {
 			srv := fakemodel.New(t, fakemodel.Turns(fakemodel.Turn{Text: "ok"}))
-			provider := model.ProviderAnthropic
-			if api == fakemodel.OpenAI {
-				provider = model.ProviderOpenAI
-			}
-			cfg, err := model.Proxy(srv.URL, "job-42", "session-secret", provider, "m")
+			access := wire.ModelAccess{Provider: tc.provider, BaseURL: wire.JobURL(srv.URL, "job-42", wire.ModelRoute)}
+			cfg, err := model.Proxy(access, "iasess_secret", "m")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -173,11 +179,11 @@ func TestProxySendsOnlyTheSessionToken(t *testing.T) {
 				t.Fatal(err)
 			}
 			r := srv.Requests()[0]
-			if !strings.HasPrefix(r.Path, "/api/v1/jobs/job-42/model/v1/") {
-				t.Errorf("path = %s", r.Path)
+			if want := "/api/v1/jobs/job-42/model/" + tc.path; r.Path != want {
+				t.Errorf("path = %s, want %s", r.Path, want)
 			}
-			if got := r.Header.Get("Authorization"); got != "Bearer session-secret" {
-				t.Errorf("Authorization = %q", got)
+			if got := r.Header.Get(tc.header); got != tc.want {
+				t.Errorf("%s = %q", tc.header, got)
 			}
 			for name, vs := range r.Header {
 				for _, v := range vs {
@@ -187,6 +193,9 @@ func TestProxySendsOnlyTheSessionToken(t *testing.T) {
 				}
 			}
 		})
+	}
+	if _, err := model.Proxy(wire.ModelAccess{Provider: "anthropic", BaseURL: "http://127.0.0.1:1/x"}, "", "m"); err == nil {
+		t.Error("a proxy without a session secret was accepted")
 	}
 }
 

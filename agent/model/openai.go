@@ -22,16 +22,12 @@ func newOpenAI(cfg Config) *openaiClient {
 	if base == "" {
 		base = "https://api.openai.com/v1/"
 	}
-	key := cfg.APIKey
-	if cfg.SessionToken != "" {
-		key = cfg.SessionToken
-	}
 	// Explicit options only, as for Anthropic: no organisation, project or
 	// extra headers picked up from the environment.
 	chat := openai.NewChatCompletionService(
 		option.WithHTTPClient(cfg.HTTPClient),
 		option.WithBaseURL(base),
-		option.WithAPIKey(key),
+		option.WithAPIKey(cfg.APIKey),
 		option.WithMaxRetries(cfg.MaxRetries),
 		option.WithRequestTimeout(defaultRequestTimeout),
 	)
