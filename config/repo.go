@@ -167,6 +167,13 @@ type AgentConfig struct {
 	AllowPaths   []string      `yaml:"allow_paths"`
 	DenyPaths    []string      `yaml:"deny_paths"`
 	AllowDestroy bool          `yaml:"allow_destroy"`
+	// ModuleSources are the module sources (globs) the agent may add
+	// besides local paths and those the repository already uses.
+	ModuleSources []string `yaml:"module_sources"`
+	// MaxDiffLines bounds the lines a change may add and remove.
+	MaxDiffLines int `yaml:"max_diff_lines"`
+	// Budgets are the per-kind limits (see Limits).
+	Budgets BudgetsConfig `yaml:"budgets"`
 }
 
 // ForkMode says what fork pull requests get.
@@ -225,6 +232,7 @@ func DefaultRepoConfig() RepoConfig {
 			AllowPaths:   []string{"**/*.tf", "**/*.tfvars"},
 			DenyPaths:    []string{".github/**", "**/*.tfstate*", "**/.terraform/**"},
 			AllowDestroy: false,
+			MaxDiffLines: 500,
 		},
 	}
 }
@@ -374,10 +382,21 @@ func (c RepoConfig) Validate() error {
 	if c.Agent.Timeout < time.Minute || c.Agent.Timeout > 6*time.Hour {
 		return bad(at("agent", "timeout"), "agent.timeout must be between 1m and 6h, got %s", c.Agent.Timeout)
 	}
+	if c.Agent.MaxDiffLines < 1 || c.Agent.MaxDiffLines > 10000 {
+		return bad(at("agent", "max_diff_lines"), "agent.max_diff_lines must be between 1 and 10000, got %d", c.Agent.MaxDiffLines)
+	}
+	for _, kb := range []struct {
+		kind string
+		b    Budget
+	}{{"fix", c.Agent.Budgets.Fix}, {"review", c.Agent.Budgets.Review}, {"remediate", c.Agent.Budgets.Remediate}} {
+		if err := kb.b.validate(kb.kind); err != nil {
+			return err
+		}
+	}
 	for _, list := range []struct {
 		key   string
 		globs []string
-	}{{"review.paths", c.Review.Paths}, {"agent.allow_paths", c.Agent.AllowPaths}, {"agent.deny_paths", c.Agent.DenyPaths}} {
+	}{{"review.paths", c.Review.Paths}, {"agent.allow_paths", c.Agent.AllowPaths}, {"agent.deny_paths", c.Agent.DenyPaths}, {"agent.module_sources", c.Agent.ModuleSources}} {
 		for _, g := range list.globs {
 			if _, err := path.Match(strings.ReplaceAll(g, "**", "*"), ""); err != nil {
 				return bad(append(strings.Split(list.key, "."), g), "%s: bad pattern %q: %v", list.key, g, err)
