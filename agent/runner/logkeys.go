@@ -21,4 +21,5 @@ const (
 	logKeyCalls       = "github_calls"
 	logKeyTook        = "took"
 	logKeyWait        = "wait"
+	logKeyAudit       = "audit"
 )
