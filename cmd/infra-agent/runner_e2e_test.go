@@ -38,12 +38,23 @@ type runnerWorld struct {
 
 func newRunnerWorld(t *testing.T) *runnerWorld {
 	t.Helper()
+	return newRunnerWorldFrom(t, filepath.Join("testdata", "runner", "head"), filepath.Join("testdata", "runner", "main"), nil, nil)
+}
+
+// newRunnerWorldFrom seeds the pull request's head from the files under
+// head and the default branch from those under main; seed changes the fake
+// before the server starts, env adds to the server's settings.
+func newRunnerWorldFrom(t *testing.T, head, main string, seed func(*fakegithub.Server), env map[string]string) *runnerWorld {
+	t.Helper()
 	w := &runnerWorld{fake: world(t), oidc: fakeoidc.New(t), tf: testkit.TerraformBinary(t)}
-	head := readTree(t, filepath.Join("testdata", "runner", "head"))
-	w.fake.SetFiles(e2eOwner, e2eRepo, "topic", head)
-	w.fake.SetFiles(e2eOwner, e2eRepo, "main", readTree(t, filepath.Join("testdata", "runner", "main")))
+	headFiles := readTree(t, head)
+	w.fake.SetFiles(e2eOwner, e2eRepo, "topic", headFiles)
+	w.fake.SetFiles(e2eOwner, e2eRepo, "main", readTree(t, main))
+	if seed != nil {
+		seed(w.fake)
+	}
 	const tagged = "7777777777777777777777777777777777777777"
-	w.fake.SetFiles(e2eOwner, e2eRepo, tagged, head)
+	w.fake.SetFiles(e2eOwner, e2eRepo, tagged, headFiles)
 	w.fake.AddTag(e2eOwner, e2eRepo, "main", tagged)
 	// A free port, so the public URL (the OIDC audience) is known before the
 	// server starts.
@@ -54,13 +65,15 @@ func newRunnerWorld(t *testing.T) *runnerWorld {
 	addr := ln.Addr().String()
 	ln.Close()
 	w.db = filepath.Join(t.TempDir(), "infra-agent.db")
-	w.srv = startServerWith(t, w.fake, w.db, map[string]string{
+	settings := map[string]string{
 		"INFRA_AGENT_ADDR":              addr,
 		"INFRA_AGENT_PUBLIC_URL":        "http://" + addr,
 		"INFRA_AGENT_OIDC_ISSUER":       w.oidc.URL,
 		"INFRA_AGENT_HEARTBEAT_TIMEOUT": "3s",
 		"INFRA_AGENT_WATCHDOG_INTERVAL": "1s",
-	})
+	}
+	maps.Copy(settings, env)
+	w.srv = startServerWith(t, w.fake, w.db, settings)
 	return w
 }
 
