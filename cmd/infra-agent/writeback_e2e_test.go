@@ -174,3 +174,112 @@ func TestFixEndToEnd(t *testing.T) {
 	}
 	checkManifest(t, w.fake)
 }
+
+// ourRepository are the edits that move an octokit payload to the test
+// repository and installation.
+func ourRepository(w *runnerWorld, edits map[string]any) map[string]any {
+	out := map[string]any{
+		"installation.id": 1, "repository.id": e2eRepoID, "repository.name": e2eRepo,
+		"repository.full_name": e2eOwner + "/" + e2eRepo, "repository.owner.login": e2eOwner,
+		"repository.owner.id": w.fake.UserID(e2eOwner), "repository.default_branch": "main",
+		"sender.login": e2eOwner, "sender.type": "User",
+	}
+	maps.Copy(out, edits)
+	return out
+}
+
+// TestFixOnAnUnprotectedBaseIsNotPushed: nothing would stop an unreviewed
+// merge into main, so the job drops to suggestions: no commit, a comment
+// with the change that says what protection is missing, the check run
+// neutral.
+func TestFixOnAnUnprotectedBaseIsNotPushed(t *testing.T) {
+	w := newFixWorld(t, false, "")
+	head, _ := w.fake.Branch(e2eOwner, e2eRepo, "topic")
+	jobID, runID := w.trigger(t, "issue_comment", "delivery-fix", commentPayload(t, "/agent fix"))
+	w.runJob(t, jobID, runID)
+	if now, _ := w.fake.Branch(e2eOwner, e2eRepo, "topic"); now != head || len(w.fake.GitCommits(e2eOwner, e2eRepo)) != 0 {
+		t.Errorf("topic at %s, %d commits: something was pushed", now, len(w.fake.GitCommits(e2eOwner, e2eRepo)))
+	}
+	comments := appComments(w.fake, e2ePR)
+	if len(comments) != 1 || !strings.Contains(comments[0], "`main` has no branch protection and no ruleset") ||
+		!strings.Contains(comments[0], "+  public = false") {
+		t.Errorf("comments = %q, want one with the missing protection and the change", comments)
+	}
+	cr := w.jobCheckRun(t, wire.KindFix)
+	if cr.Conclusion != "neutral" || cr.Output.Title != "Suggested, not pushed" {
+		t.Errorf("check run = %s %q", cr.Conclusion, cr.Output.Title)
+	}
+	if toks := runnerTokens(w.fake); len(toks) != 1 || !toks[0].Revoked {
+		t.Errorf("tokens = %+v", toks)
+	}
+}
+
+// TestFixWhenTheBranchMoved: someone pushed to the branch after the job
+// started: nothing is pushed, the pull request is told, and the check run
+// offers to run again.
+func TestFixWhenTheBranchMoved(t *testing.T) {
+	w := newFixWorld(t, true, "")
+	jobID, runID := w.trigger(t, "issue_comment", "delivery-fix", commentPayload(t, "/agent fix"))
+	head, _ := w.fake.Branch(e2eOwner, e2eRepo, "topic")
+	files := readTree(t, filepath.Join("testdata", "writeback", "topic"))
+	moved := strings.Repeat("9", 40)
+	w.fake.SetFiles(e2eOwner, e2eRepo, head, files) // the job's head keeps its files
+	w.fake.SetFiles(e2eOwner, e2eRepo, moved, files)
+	w.fake.AddBranch(e2eOwner, e2eRepo, "topic", moved)
+	w.runJob(t, jobID, runID)
+	if now, _ := w.fake.Branch(e2eOwner, e2eRepo, "topic"); now != moved || w.fake.ForcePushes(e2eOwner, e2eRepo) != 0 {
+		t.Errorf("topic at %s: the other push was overwritten", now)
+	}
+	if n := len(w.fake.GitCommits(e2eOwner, e2eRepo)); n != 0 {
+		t.Errorf("%d commits made for a branch that moved", n)
+	}
+	cr := w.jobCheckRun(t, wire.KindFix)
+	if cr.Conclusion != "neutral" || !strings.Contains(cr.Output.Summary, "moved to 9999999") ||
+		!strings.Contains(cr.Output.Summary, "Comment `/agent fix` to run again") {
+		t.Errorf("check run = %s %q\n%s", cr.Conclusion, cr.Output.Title, cr.Output.Summary)
+	}
+	if got := appComments(w.fake, e2ePR); len(got) != 1 || !strings.Contains(got[0], "nothing pushed") {
+		t.Errorf("comments = %q", got)
+	}
+}
+
+// TestFixNeedingReview: a change that does not pass every check (here: the
+// instructions ask for more than the policy's fix, and no model is
+// configured) is not pushed, its diff is posted instead; with
+// fix.push_needs_review it is pushed, marked in its commit.
+func TestFixNeedingReview(t *testing.T) {
+	for _, push := range []bool{false, true} {
+		t.Run(fmt.Sprintf("push_needs_review=%v", push), func(t *testing.T) {
+			config := ""
+			if push {
+				config = "version: 1\nfix:\n  push_needs_review: true\n"
+			}
+			w := newFixWorld(t, true, config)
+			jobID, runID := w.trigger(t, "issue_comment", "delivery-fix", commentPayload(t, "/agent fix and rename the bucket"))
+			w.runJob(t, jobID, runID)
+			cr := w.jobCheckRun(t, wire.KindFix)
+			commits := w.fake.GitCommits(e2eOwner, e2eRepo)
+			comments := appComments(w.fake, e2ePR)
+			if cr.Conclusion != "neutral" || !strings.Contains(cr.Output.Summary, "needs review") {
+				t.Errorf("check run = %s %q\n%s", cr.Conclusion, cr.Output.Title, cr.Output.Summary)
+			}
+			switch {
+			case !push && (len(commits) != 0 || len(comments) != 1 || !strings.Contains(comments[0], "+  public = false")):
+				t.Errorf("%d commits, comments %q: want the diff in one comment, nothing pushed", len(commits), comments)
+			case push && (len(commits) != 1 || !strings.Contains(commits[0].Message, "Infra-Agent-Validation: needs review") || len(comments) != 0):
+				t.Errorf("commits %+v, comments %q: want one pushed commit marked needs review", commits, comments)
+			}
+		})
+	}
+}
+
+// appComments are the App's comments on an issue or pull request.
+func appComments(fake *fakegithub.Server, number int) []string {
+	var out []string
+	for _, c := range fake.Comments(e2eOwner, e2eRepo, number) {
+		if c.User == "infra-agent[bot]" {
+			out = append(out, c.Body)
+		}
+	}
+	return out
+}
