@@ -52,11 +52,17 @@ func TestFixWriteBackFaults(t *testing.T) {
 		summary    string
 	}{
 		{name: "422 on the ref update", pushed: false, conclusion: "failure", summary: "updating branch topic",
-			fault: func(f *fakegithub.Server) { f.FailNext("PATCH", "/git/refs/heads/topic$", 1, http.StatusUnprocessableEntity, nil) }},
+			fault: func(f *fakegithub.Server) {
+				f.FailNext("PATCH", "/git/refs/heads/topic$", 1, http.StatusUnprocessableEntity, nil)
+			}},
 		{name: "502 before GitHub applied the ref update", pushed: true, conclusion: "success",
-			fault: func(f *fakegithub.Server) { f.FailNext("PATCH", "/git/refs/heads/topic$", 1, http.StatusBadGateway, nil) }},
+			fault: func(f *fakegithub.Server) {
+				f.FailNext("PATCH", "/git/refs/heads/topic$", 1, http.StatusBadGateway, nil)
+			}},
 		{name: "502 after GitHub applied the ref update", pushed: true, conclusion: "success",
-			fault: func(f *fakegithub.Server) { f.FailNextAfterApplying("PATCH", "/git/refs/heads/topic$", 1, http.StatusBadGateway) }},
+			fault: func(f *fakegithub.Server) {
+				f.FailNextAfterApplying("PATCH", "/git/refs/heads/topic$", 1, http.StatusBadGateway)
+			}},
 		{name: "502 after GitHub applied the commit", pushed: true, conclusion: "success",
 			fault: func(f *fakegithub.Server) { f.FailNextAfterApplying("POST", "/git/commits$", 1, http.StatusBadGateway) }},
 		{name: "secondary rate limit on a blob", pushed: true, conclusion: "success",
