@@ -38,27 +38,14 @@ func (h *IssueComment) Handle(ctx context.Context, eventType, deliveryID string,
 	ctx, logger := githubapp.PreparePRContext(ctx, ev.GetInstallation().GetID(), ev.GetRepo(), ev.GetIssue().GetNumber())
 	ctx, _ = withFields(ctx, logger.With().Int64(LogKeyCommentID, ev.GetComment().GetID()).Logger(), ev.GetAction(), ev.GetSender())
 
-	// Only new comments: an edit could smuggle a command into a comment that
-	// was authorised, reviewed or answered before.
-	if ev.GetAction() != "created" {
-		return ignore(ctx, "comment "+ev.GetAction())
-	}
-	author := ev.GetComment().GetUser()
-	if isBot(author) || isBot(ev.GetSender()) {
-		return ignore(ctx, "comment by a bot")
-	}
-	var via commentApp
-	if err := decode(eventType, deliveryID, payload, &via); err != nil {
+	cmd, why, err := newCommand("comment", eventType, deliveryID, payload, ev.GetAction(), ev.GetComment().GetUser(), ev.GetSender(), ev.GetComment().GetBody())
+	if err != nil {
 		return err
 	}
-	if via.Comment.PerformedViaGithubApp != nil {
-		return ignore(ctx, "comment posted through an app")
+	if why != "" {
+		return ignore(ctx, why)
 	}
-	cmds := command.Parse(ev.GetComment().GetBody())
-	if len(cmds) == 0 {
-		return ignore(ctx, "no command")
-	}
-	cmd := cmds[0]
+	author := ev.GetComment().GetUser()
 
 	t, err := newTask(jobs.SourceIssueComment, deliveryID, ev.GetInstallation(), ev.GetRepo())
 	if err != nil {
@@ -93,4 +80,29 @@ func commandAction(c command.Command) (jobs.Action, wire.Kind) {
 		return jobs.ActionHelp, ""
 	}
 	return jobs.ActionUnknown, ""
+}
+
+// newCommand returns the first command of a new comment ("comment" or
+// "review comment") that a human wrote, or why it has none to act on.
+func newCommand(what, eventType, deliveryID string, payload []byte, action string, author, sender *github.User, body string) (command.Command, string, error) {
+	// Only new comments: an edit could smuggle a command into a comment that
+	// was authorised, reviewed or answered before.
+	if action != "created" {
+		return command.Command{}, what + " " + action, nil
+	}
+	if isBot(author) || isBot(sender) {
+		return command.Command{}, what + " by a bot", nil
+	}
+	var via commentApp
+	if err := decode(eventType, deliveryID, payload, &via); err != nil {
+		return command.Command{}, "", err
+	}
+	if via.Comment.PerformedViaGithubApp != nil {
+		return command.Command{}, what + " posted through an app", nil
+	}
+	cmds := command.Parse(body)
+	if len(cmds) == 0 {
+		return command.Command{}, "no command", nil
+	}
+	return cmds[0], "", nil
 }

@@ -47,13 +47,18 @@ func (h *PullRequest) Handle(ctx context.Context, eventType, deliveryID string, 
 	t.TriggeredAt = pr.GetUpdatedAt().Time
 	t.Number = pr.GetNumber()
 	t.IsPR = true
-	t.HeadSHA = pr.GetHead().GetSHA()
-	t.HeadRef = pr.GetHead().GetRef()
-	t.HeadRepo = pr.GetHead().GetRepo().GetFullName()
-	t.BaseRef = pr.GetBase().GetRef()
-	t.Fork = isFork(pr.GetHead().GetRepo(), ev.GetRepo())
+	withHead(&t, pr, ev.GetRepo())
 	t.Actor = ev.GetSender().GetLogin()
 	t.ActorType = ev.GetSender().GetType()
 	t.ViaApp = ev.GetPerformedViaGithubApp().GetID()
 	return submit(ctx, h.Jobs, t)
+}
+
+// withHead fills in the pull request's head and base, as its payload has them.
+func withHead(t *jobs.Task, pr *github.PullRequest, repo *github.Repository) {
+	t.HeadSHA = pr.GetHead().GetSHA()
+	t.HeadRef = pr.GetHead().GetRef()
+	t.HeadRepo = pr.GetHead().GetRepo().GetFullName()
+	t.BaseRef = pr.GetBase().GetRef()
+	t.Fork = isFork(pr.GetHead().GetRepo(), repo)
 }

@@ -33,26 +33,13 @@ func (h *ReviewComment) Handle(ctx context.Context, eventType, deliveryID string
 	ctx, logger := githubapp.PreparePRContext(ctx, ev.GetInstallation().GetID(), ev.GetRepo(), pr.GetNumber())
 	ctx, _ = withFields(ctx, logger.With().Int64(LogKeyCommentID, c.GetID()).Logger(), ev.GetAction(), ev.GetSender())
 
-	// Only new comments, as for issue comments: an edit could smuggle a
-	// command into a comment that was answered before.
-	if ev.GetAction() != "created" {
-		return ignore(ctx, "review comment "+ev.GetAction())
-	}
-	if isBot(c.GetUser()) || isBot(ev.GetSender()) {
-		return ignore(ctx, "review comment by a bot")
-	}
-	var via commentApp
-	if err := decode(eventType, deliveryID, payload, &via); err != nil {
+	cmd, why, err := newCommand("review comment", eventType, deliveryID, payload, ev.GetAction(), c.GetUser(), ev.GetSender(), c.GetBody())
+	if err != nil {
 		return err
 	}
-	if via.Comment.PerformedViaGithubApp != nil {
-		return ignore(ctx, "review comment posted through an app")
+	if why != "" {
+		return ignore(ctx, why)
 	}
-	cmds := command.Parse(c.GetBody())
-	if len(cmds) == 0 {
-		return ignore(ctx, "no command")
-	}
-	cmd := cmds[0]
 	t, err := newTask(jobs.SourceReviewComment, deliveryID, ev.GetInstallation(), ev.GetRepo())
 	if err != nil {
 		return err
@@ -66,11 +53,7 @@ func (h *ReviewComment) Handle(ctx context.Context, eventType, deliveryID string
 	t.TriggeredAt = c.GetCreatedAt().Time
 	t.Number = pr.GetNumber()
 	t.IsPR = true
-	t.HeadSHA = pr.GetHead().GetSHA()
-	t.HeadRef = pr.GetHead().GetRef()
-	t.HeadRepo = pr.GetHead().GetRepo().GetFullName()
-	t.BaseRef = pr.GetBase().GetRef()
-	t.Fork = isFork(pr.GetHead().GetRepo(), ev.GetRepo())
+	withHead(&t, pr, ev.GetRepo())
 	t.Actor = c.GetUser().GetLogin()
 	t.ActorType = c.GetUser().GetType()
 	return submit(ctx, h.Jobs, t)

@@ -69,18 +69,12 @@ func (s *Server) createComment(c *call) reply {
 	if rs.issues[n] == nil && rs.pulls[n] == nil {
 		return notFound()
 	}
-	var body struct {
-		Body string `json:"body"`
-	}
-	if rep := decodeBody(c, &body); rep != nil {
+	body, rep := commentBody(c, "IssueComment")
+	if rep != nil {
 		return *rep
 	}
-	if l := utf8.RuneCountInString(body.Body); l > maxCommentLength {
-		return invalid(c, "IssueComment", "body",
-			fmt.Sprintf("body is too long (maximum is %d characters, got %d)", maxCommentLength, l))
-	}
 	ic := &issueComment{
-		Comment: Comment{ID: s.st.nextID(commentIDBase), User: appSlug + "[bot]", Body: body.Body},
+		Comment: Comment{ID: s.st.nextID(commentIDBase), User: appSlug + "[bot]", Body: body},
 		number:  n, created: time.Now().UTC().Truncate(time.Second),
 	}
 	rs.comments = append(rs.comments, ic)
@@ -110,25 +104,49 @@ func (s *Server) commentJSON(rs *repoState, ic *issueComment) object {
 
 // createReaction adds the App's reaction to a comment; repeating a reaction answers 200 with the existing one.
 func (s *Server) createReaction(c *call) reply {
-	id := intParam(c, "comment_id")
-	var ic *issueComment
-	for _, cm := range c.repo.comments {
-		if cm.ID == id {
-			ic = cm
-		}
-	}
+	ic := c.repo.issueComment(intParam(c, "comment_id"))
 	if ic == nil {
 		return notFound()
 	}
+	content, rep := reactionContent(c)
+	if rep != nil {
+		return *rep
+	}
+	var out reply
+	ic.reactions, out = s.react(ic.reactions, content)
+	return out
+}
+
+// reactionContent decodes a reaction request's content.
+func reactionContent(c *call) (string, *reply) {
 	var body struct {
 		Content string `json:"content"`
 	}
-	if rep := decodeBody(c, &body); rep != nil {
-		return *rep
+	return body.Content, decodeBody(c, &body)
+}
+
+// commentBody decodes a comment's body and applies GitHub's length limit.
+func commentBody(c *call, resource string) (string, *reply) {
+	var body struct {
+		Body string `json:"body"`
 	}
-	var rep reply
-	ic.reactions, rep = s.react(ic.reactions, body.Content)
-	return rep
+	if rep := decodeBody(c, &body); rep != nil {
+		return "", rep
+	}
+	if l := utf8.RuneCountInString(body.Body); l > maxCommentLength {
+		rep := invalid(c, resource, "body", fmt.Sprintf("body is too long (maximum is %d characters, got %d)", maxCommentLength, l))
+		return "", &rep
+	}
+	return body.Body, nil
+}
+
+func (rs *repoState) issueComment(id int64) *issueComment {
+	for _, cm := range rs.comments {
+		if cm.ID == id {
+			return cm
+		}
+	}
+	return nil
 }
 
 // react adds the App's reaction to a list, or answers 200 with the one it already made.

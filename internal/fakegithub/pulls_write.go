@@ -154,27 +154,15 @@ func (s *Server) listPulls(c *call) reply {
 // updateComment edits an issue or pull request comment (an installation with issues or pull requests write may
 // edit anyone's; CommentEdits lets a test check whose were).
 func (s *Server) updateComment(c *call) reply {
-	id := intParam(c, "comment_id")
-	var ic *issueComment
-	for _, cm := range c.repo.comments {
-		if cm.ID == id {
-			ic = cm
-		}
-	}
+	ic := c.repo.issueComment(intParam(c, "comment_id"))
 	if ic == nil {
 		return notFound()
 	}
-	var body struct {
-		Body string `json:"body"`
-	}
-	if rep := decodeBody(c, &body); rep != nil {
+	body, rep := commentBody(c, "IssueComment")
+	if rep != nil {
 		return *rep
 	}
-	if l := utf8.RuneCountInString(body.Body); l > maxCommentLength {
-		return invalid(c, "IssueComment", "body",
-			fmt.Sprintf("body is too long (maximum is %d characters, got %d)", maxCommentLength, l))
-	}
-	ic.Body = body.Body
+	ic.Body = body
 	ic.updated = time.Now().UTC().Truncate(time.Second)
 	ic.edits++
 	return ok200(s.commentJSON(c.repo, ic))

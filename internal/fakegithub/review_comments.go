@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net/http"
 	"time"
-	"unicode/utf8"
 )
 
 // ReviewComment is a pull request review comment: a comment on a line of the diff, or a reply in its thread.
@@ -78,22 +77,16 @@ func (s *Server) createReviewReply(c *call) reply {
 	if parent == nil {
 		return notFound()
 	}
-	var body struct {
-		Body string `json:"body"`
-	}
-	if rep := decodeBody(c, &body); rep != nil {
+	body, rep := commentBody(c, "PullRequestReviewComment")
+	if rep != nil {
 		return *rep
-	}
-	if l := utf8.RuneCountInString(body.Body); l > maxCommentLength {
-		return invalid(c, "PullRequestReviewComment", "body",
-			fmt.Sprintf("body is too long (maximum is %d characters, got %d)", maxCommentLength, l))
 	}
 	if parent.InReplyTo != 0 {
 		return invalid(c, "PullRequestReviewComment", "in_reply_to",
 			fmt.Sprintf("comment %d is a reply; replies go to the thread's first comment %d", id, parent.InReplyTo))
 	}
 	rc := &reviewComment{ReviewComment: ReviewComment{
-		ID: s.st.nextID(reviewCommentIDBase), User: appSlug + "[bot]", Body: body.Body, Path: parent.Path,
+		ID: s.st.nextID(reviewCommentIDBase), User: appSlug + "[bot]", Body: body, Path: parent.Path,
 		Line: parent.Line, CommitID: parent.CommitID, InReplyTo: parent.ID,
 	}, number: n, created: time.Now().UTC().Truncate(time.Second)}
 	rs.reviewComments = append(rs.reviewComments, rc)
@@ -146,13 +139,11 @@ func (s *Server) createReviewCommentReaction(c *call) reply {
 	if rc == nil {
 		return notFound()
 	}
-	var body struct {
-		Content string `json:"content"`
-	}
-	if rep := decodeBody(c, &body); rep != nil {
+	content, rep := reactionContent(c)
+	if rep != nil {
 		return *rep
 	}
-	var rep reply
-	rc.reactions, rep = s.react(rc.reactions, body.Content)
-	return rep
+	var out reply
+	rc.reactions, out = s.react(rc.reactions, content)
+	return out
 }
