@@ -48,7 +48,7 @@ func TestValidate(t *testing.T) {
 			}
 		})
 	}
-	if _, err := api.Operation("POST", "/repos/{owner}/{repo}/pulls"); err == nil {
+	if _, err := api.Operation("PUT", "/repos/{owner}/{repo}/pulls/{pull_number}/merge"); err == nil {
 		t.Error("an operation that is not implemented was found")
 	}
 }
