@@ -187,6 +187,70 @@ func TestComparePlans(t *testing.T) {
 	}
 }
 
+// TestComparePlansUnrendered: the gate sees what a rendering hides — a
+// change to a sensitive value, and one past the attributes a check run shows.
+func TestComparePlansUnrendered(t *testing.T) {
+	many := func(last string) map[string]any {
+		m := map[string]any{}
+		for i := range 250 {
+			m[fmt.Sprintf("attr_%03d", i)] = "same"
+		}
+		m["attr_249"] = last
+		return m
+	}
+	sensitive := func(p *checks.Plan) *checks.Plan {
+		for _, rc := range p.Document()["resource_changes"].([]any) {
+			rc := rc.(map[string]any)
+			if rc["address"] == "aws_db_instance.db" {
+				rc["change"].(map[string]any)["after_sensitive"] = map[string]any{"password": true}
+			}
+		}
+		return p
+	}
+	plan := func(password, last string) checks.Report {
+		return checks.Report{Roots: []checks.RootResult{{Dir: "envs/app", Plan: sensitive(planJSON(t,
+			map[string][]string{"aws_db_instance.db": {"create"}, "aws_s3_bucket.wide": {"create"}},
+			map[string]any{"aws_db_instance.db": map[string]any{"password": password}, "aws_s3_bucket.wide": many(last)}))}}}
+	}
+	for _, c := range plan("old", "a").Roots[0].Plan.Changes {
+		attrs, omitted := c.Attributes()
+		if c.Address == "aws_db_instance.db" && (len(attrs) != 1 || strings.Contains(attrs[0].After, "old")) {
+			t.Fatalf("the password is not masked in the rendering: %+v", attrs)
+		}
+		if c.Address == "aws_s3_bucket.wide" && omitted == 0 {
+			t.Fatal("the rendering shows every attribute: the case tests nothing")
+		}
+	}
+	v := ComparePlans(plan("old", "a"), plan("new", "b"), Scope{})
+	if got := fmt.Sprint(v.OutOfScope); got != "[aws_db_instance.db (envs/app): create → create aws_s3_bucket.wide (envs/app): create → create]" {
+		t.Errorf("out of scope = %s", got)
+	}
+	if v := ComparePlans(plan("old", "a"), plan("old", "a"), Scope{}); !v.Passes(false) {
+		t.Errorf("the same plan does not pass: %+v", v)
+	}
+}
+
+// TestComparePlansFlagsPolicies: a resource of any type whose policy the
+// work changes is flagged for a human; one whose other attributes change is
+// not.
+func TestComparePlansFlagsPolicies(t *testing.T) {
+	plan := func(policy, name string) checks.Report {
+		return checks.Report{Roots: []checks.RootResult{{Dir: ".", Plan: planJSON(t,
+			map[string][]string{"aws_s3_bucket.site": {"create"}, "aws_sqs_queue.q": {"create"}},
+			map[string]any{
+				"aws_s3_bucket.site": map[string]any{"policy": policy, "website": []any{map[string]any{"routing_policy": nil}}},
+				"aws_sqs_queue.q":    map[string]any{"name": name, "redrive_policy": nil},
+			})}}}
+	}
+	v := ComparePlans(plan(`{"Statement":[]}`, "a"), plan(`{"Statement":[{"Effect":"Allow"}]}`, "b"), Scope{".": {"aws_s3_bucket.site", "aws_sqs_queue.q"}})
+	if got := fmt.Sprint(v.IAM); got != "[aws_s3_bucket.site (.): create → create]" {
+		t.Errorf("IAM = %s", got)
+	}
+	if len(v.OutOfScope) != 0 || !v.Passes(false) {
+		t.Errorf("verdict = %+v", v)
+	}
+}
+
 func TestBuildScope(t *testing.T) {
 	repo := t.TempDir()
 	os.MkdirAll(filepath.Join(repo, "envs/app"), 0o755)

@@ -2,6 +2,7 @@ package guard
 
 import (
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 
@@ -89,33 +90,19 @@ type delta struct {
 	iam    bool
 }
 
-// planDeltas lists the resources whose planned change differs.
+// planned is one resource instance of a plan: its action (the render
+// model's, "" for a pure no-op) and its entry in the decoded document.
+type planned struct {
+	action checks.Action
+	entry  map[string]any
+}
+
+// planDeltas lists the resources whose planned change differs. It compares
+// the decoded documents, not the rendered attributes: those are masked,
+// redacted and capped for display, and a change to a sensitive value, or to
+// the 201st attribute, must count too.
 func planDeltas(root string, before, after *checks.Plan) []delta {
-	type entry struct {
-		action checks.Action
-		print  string
-		policy bool
-	}
-	index := func(p *checks.Plan) map[string]entry {
-		m := map[string]entry{}
-		for _, c := range p.Changes {
-			if c.Deposed != "" {
-				continue
-			}
-			attrs, _ := c.Attributes()
-			var b strings.Builder
-			policy := false
-			for _, a := range attrs {
-				fmt.Fprintf(&b, "%s=%s→%s;", a.Path, a.Before, a.After)
-				if isPolicyAttribute(a.Path) && a.Before != a.After {
-					policy = true
-				}
-			}
-			m[c.Address] = entry{action: c.Action, print: string(c.Action) + "|" + b.String(), policy: policy}
-		}
-		return m
-	}
-	old, now := index(before), index(after)
+	old, now := indexPlan(before), indexPlan(after)
 	var addrs []string
 	for a := range old {
 		addrs = append(addrs, a)
@@ -130,14 +117,77 @@ func planDeltas(root string, before, after *checks.Plan) []delta {
 	for _, a := range addrs {
 		o, hadOld := old[a]
 		n, hasNew := now[a]
-		if hadOld && hasNew && o.print == n.print {
+		if hadOld && hasNew && reflect.DeepEqual(o.entry, n.entry) {
 			continue
 		}
 		out = append(out, delta{
 			change: PlanChange{Root: root, Address: a, Before: o.action, After: n.action},
-			iam:    IAMType(resourceType(a)) || n.policy || o.policy,
+			iam:    IAMType(resourceType(a)) || policyChanged(o.entry, n.entry),
 		})
 	}
+	return out
+}
+
+// indexPlan maps each resource instance of a plan (deposed objects left out)
+// to what is planned for it, deferred changes included.
+func indexPlan(p *checks.Plan) map[string]planned {
+	actions := map[string]checks.Action{}
+	for _, c := range p.Changes {
+		if c.Deposed == "" {
+			actions[c.Address] = c.Action
+		}
+	}
+	doc := p.Document()
+	entries, _ := doc["resource_changes"].([]any)
+	deferred, _ := doc["deferred_changes"].([]any)
+	for _, d := range deferred {
+		if m, ok := d.(map[string]any); ok {
+			entries = append(entries, m["resource_change"])
+		}
+	}
+	out := map[string]planned{}
+	for _, e := range entries {
+		rc, _ := e.(map[string]any)
+		addr, _ := rc["address"].(string)
+		if deposed, _ := rc["deposed"].(string); addr == "" || deposed != "" {
+			continue
+		}
+		out[addr] = planned{action: actions[addr], entry: rc}
+	}
+	return out
+}
+
+// policyChanged reports whether the work changed an attribute that holds a
+// policy, at any depth: its planned value (or whether it is known) differs
+// between the plans.
+func policyChanged(before, after map[string]any) bool {
+	return !reflect.DeepEqual(policyValues(before), policyValues(after))
+}
+
+// policyValues collects, by path, the planned values of a resource change's
+// policy attributes, and which of them are unknown; null ones are left out.
+func policyValues(rc map[string]any) map[string]any {
+	out := map[string]any{}
+	change, _ := rc["change"].(map[string]any)
+	var walk func(v any, path string)
+	walk = func(v any, path string) {
+		switch v := v.(type) {
+		case map[string]any:
+			for k, x := range v {
+				if isPolicyAttribute(k) && x != nil && x != false {
+					out[path+"."+k] = x
+					continue
+				}
+				walk(x, path+"."+k)
+			}
+		case []any:
+			for i, x := range v {
+				walk(x, fmt.Sprintf("%s[%d]", path, i))
+			}
+		}
+	}
+	walk(change["after"], "after")
+	walk(change["after_unknown"], "unknown")
 	return out
 }
 
@@ -167,11 +217,7 @@ func IAMType(t string) bool {
 	return false
 }
 
-// isPolicyAttribute reports whether a changed attribute holds a policy.
-func isPolicyAttribute(path string) bool {
-	leaf := path
-	if i := strings.LastIndexAny(path, ".]"); i >= 0 {
-		leaf = path[i+1:]
-	}
-	return leaf == "policy" || strings.HasSuffix(leaf, "_policy") || leaf == "assume_role_policy"
+// isPolicyAttribute reports whether an attribute name holds a policy.
+func isPolicyAttribute(name string) bool {
+	return name == "policy" || strings.HasSuffix(name, "_policy")
 }
