@@ -42,6 +42,7 @@ import (
 	"strings"
 
 	"github.com/infra-agent/infra-agent/agent/hcledit"
+	"github.com/infra-agent/infra-agent/agent/policy"
 	"github.com/infra-agent/infra-agent/checks"
 )
 
@@ -101,6 +102,16 @@ func FromFinding(f checks.Finding) (Declared, error) {
 	raw, ok := f.Metadata[MetadataKey]
 	if !ok || raw == nil {
 		return Declared{}, ErrNoFix
+	}
+	masked := false
+	checks.MapStrings(raw, func(s string) string {
+		masked = masked || strings.Contains(s, policy.SensitivePlaceholder)
+		return s
+	})
+	if masked {
+		// The pipeline masks the plan's sensitive values in policy metadata;
+		// writing the placeholder would break the resource.
+		return Declared{}, errors.New("metadata.fix holds a value the plan marks sensitive, masked in the finding: it is not written")
 	}
 	var objs []map[string]any
 	switch x := normalise(raw).(type) {

@@ -51,6 +51,7 @@ func TestFromFinding(t *testing.T) {
 		`{"block": 3, "set": {"a": 1}}`:         "block must be",
 		`{"add_block": {"attributes": {}}}`:     "add_block must be",
 		`{"address": "var.x", "set": {"a": 1}}`: "not a resource",
+		`{"set": {"acl": "(sensitive value)"}}`: "marks sensitive",
 	} {
 		_, err := FromFinding(finding(t, "aws_s3_bucket.b", fix))
 		if err == nil || errors.Is(err, ErrNoFix) || !strings.Contains(err.Error(), want) {

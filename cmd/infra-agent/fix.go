@@ -38,6 +38,8 @@ flags:
 // fixFlags are the parsed arguments of `infra-agent fix`.
 type fixFlags struct {
 	policies     []string
+	data         []string
+	regoVersion  string
 	namespaces   []string
 	instructions string
 	dryRun       bool
@@ -52,6 +54,8 @@ func parseFixFlags(args []string, stderr io.Writer) (fixFlags, error) {
 	fs := flag.NewFlagSet("fix", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Var(listFlag{&f.policies}, "policy", "Rego policy file or directory (repeatable); default the repository's policy.paths")
+	fs.Var(listFlag{&f.data}, "data", "JSON or YAML data file or directory the policies read under data (repeatable); default the repository's policy.data")
+	fs.StringVar(&f.regoVersion, "rego-version", "", "Rego syntax of the policies: v1 or v0 (default the repository's policy.rego_version)")
 	fs.Var(listFlag{&f.namespaces}, "namespace", "Rego package to evaluate (repeatable; default the repository's policy.namespaces)")
 	fs.StringVar(&f.instructions, "instructions", "", "what to do, in words, besides fixing the findings")
 	fs.BoolVar(&f.dryRun, "dry-run", false, "leave the files untouched; print the diff that would be made")
@@ -75,6 +79,9 @@ func parseFixFlags(args []string, stderr io.Writer) (fixFlags, error) {
 	}
 	if f.format != "text" && f.format != "json" {
 		return f, fmt.Errorf("--format must be text or json, not %q", f.format)
+	}
+	if f.regoVersion != "" && f.regoVersion != "v0" && f.regoVersion != "v1" {
+		return f, fmt.Errorf("--rego-version must be v0 or v1, not %q", f.regoVersion)
 	}
 	if len(dirs) != 1 {
 		return f, errors.New("give exactly one repository directory")
@@ -145,23 +152,13 @@ func fixOptions(ctx context.Context, f fixFlags, cfg config.RepoConfig, getenv f
 		binary = cfg.Terraform.Binary
 	}
 	opts.Terraform = terraform.Options{Binary: binary, PluginCacheDir: getenv("TF_PLUGIN_CACHE_DIR")}
-	paths, namespaces := f.policies, f.namespaces
-	if len(paths) == 0 {
-		for _, p := range cfg.Policy.Paths {
-			if _, err := os.Stat(filepath.Join(f.dir, p)); err == nil {
-				paths = append(paths, filepath.Join(f.dir, p))
-			}
-		}
-	}
-	if len(namespaces) == 0 {
-		namespaces = cfg.Policy.Namespaces
-	}
-	if len(paths) > 0 {
-		engine, err := policy.Compile(ctx, policy.Options{Paths: paths, Namespaces: namespaces, AllNamespaces: cfg.Policy.AllNamespaces && len(f.namespaces) == 0})
+	po := policyOptions(f, cfg)
+	if len(po.Paths) > 0 {
+		engine, err := policy.Compile(ctx, po)
 		if err != nil {
 			return opts, nil, err
 		}
-		opts.Policy, opts.PolicyPaths = engine, paths
+		opts.Policy, opts.PolicyPaths = engine, po.Paths
 	}
 	mc, err := model.FromEnv(getenv, cfg.Agent)
 	switch {
@@ -183,4 +180,35 @@ func fixOptions(ctx context.Context, f fixFlags, cfg config.RepoConfig, getenv f
 		closeAudit = func() { file.Close() }
 	}
 	return opts, closeAudit, nil
+}
+
+// policyOptions are the repository's policy settings (paths, data,
+// namespaces, Rego version) with the flags in place of those they give. The
+// repository's paths that the checkout lacks are left out: the default
+// policy directory need not exist.
+func policyOptions(f fixFlags, cfg config.RepoConfig) policy.Options {
+	o := policy.ConfigOptions(f.dir, cfg.Policy)
+	existing := func(paths []string) []string {
+		var out []string
+		for _, p := range paths {
+			if _, err := os.Stat(p); err == nil {
+				out = append(out, p)
+			}
+		}
+		return out
+	}
+	o.Paths, o.DataPaths = existing(o.Paths), existing(o.DataPaths)
+	if len(f.policies) > 0 {
+		o.Paths = f.policies
+	}
+	if len(f.data) > 0 {
+		o.DataPaths = f.data
+	}
+	if len(f.namespaces) > 0 {
+		o.Namespaces, o.AllNamespaces = f.namespaces, false
+	}
+	if f.regoVersion != "" {
+		o.RegoVersion = f.regoVersion
+	}
+	return o
 }

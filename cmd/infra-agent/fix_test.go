@@ -109,6 +109,7 @@ func TestFixUsage(t *testing.T) {
 		"no directory":   {nil, "give exactly one repository directory"},
 		"two":            {[]string{dir, dir}, "give exactly one repository directory"},
 		"format":         {[]string{"--format", "yaml", dir}, "--format must be text or json"},
+		"rego version":   {[]string{"--rego-version", "v2", dir}, "--rego-version must be v0 or v1"},
 		"config":         {[]string{bad}, ".github/infra-agent.yml:3: agent.max_turns"},
 		"no policy":      {[]string{"--policy", filepath.Join(dir, "envs"), dir}, "no policies found"},
 		"model provider": {[]string{"--policy", filepath.Join(dir, "policy"), dir}, "model provider"},
@@ -121,5 +122,35 @@ func TestFixUsage(t *testing.T) {
 		if r.code != 2 || !strings.Contains(r.stderr, tc.want) {
 			t.Errorf("%s: exit %d, stderr %q; want 2 and %q", name, r.code, r.stderr, tc.want)
 		}
+	}
+}
+
+// TestFixReadsPolicySettings: fix compiles the policies as the repository's
+// configuration says — policy.paths, policy.data and policy.rego_version —
+// as the runner does: a Rego v0 pack that reads an allow-list from a data
+// file passes with its data and fails without it.
+func TestFixReadsPolicySettings(t *testing.T) {
+	for name, tc := range map[string]struct {
+		data string
+		code int
+		want string
+	}{
+		"with its data":    {"  data: [policy-data]\n", 0, "fix: CLEAN"},
+		"without its data": {"", 1, "is not an allowed resource type"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			dir := examplesCopy(t)
+			testkit.CopyTree(t, filepath.Join("testdata", "check", "v0policy"), filepath.Join(dir, "policy-v0"))
+			testkit.CopyTree(t, filepath.Join("testdata", "check", "v0data"), filepath.Join(dir, "policy-data"))
+			os.MkdirAll(filepath.Join(dir, ".github"), 0o755)
+			cfg := "version: 1\npolicy:\n  paths: [policy-v0]\n" + tc.data + "  rego_version: v0\n"
+			if err := os.WriteFile(filepath.Join(dir, ".github/infra-agent.yml"), []byte(cfg), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			r := runFixIn(t, nil, "--dry-run", dir)
+			if r.code != tc.code || !strings.Contains(r.stdout, tc.want) {
+				t.Errorf("exit %d, want %d and %q:\n%s\n%s", r.code, tc.code, tc.want, r.stdout, r.stderr)
+			}
+		})
 	}
 }
