@@ -128,6 +128,11 @@ func TestCheckDiff(t *testing.T) {
 			t.Errorf("holdsSecret(%s) = %v", line, got)
 		}
 	}
+	// A value the model was shown masked is not written back as its mask.
+	masked := []FileDiff{{Path: "main.tf", Before: []byte("a = 1\n"), After: []byte("a = 1\nkey = \"(redacted)\"\nname = \"(sensitive value)\"\n")}}
+	if vs := CheckDiff(masked, 500); len(vs) != 2 || vs[0].Rule != RuleMasked || vs[1].Rule != RuleMasked {
+		t.Errorf("masked values written back: %+v", vs)
+	}
 	// A secret that was there before is not added by the change.
 	files = []FileDiff{{Path: "main.tf", Before: []byte("password = \"hunter2hunter2\"\n"), After: []byte("password = \"hunter2hunter2\"\nb = 2\n")}}
 	if vs := CheckDiff(files, 500); len(vs) != 0 {
