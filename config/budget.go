@@ -122,3 +122,32 @@ func (b Budget) validate(kind string) error {
 	}
 	return nil
 }
+
+// validate checks the agent's settings but its path globs: the provider,
+// the original limits (which apply to every kind when changed), the diff
+// bound and each kind's budget.
+func (a AgentConfig) validate() error {
+	bad := func(name, format string, args ...any) error {
+		return &ConfigError{File: RepoConfigPath, Msg: fmt.Sprintf(format, args...), key: []string{"agent", name}}
+	}
+	switch {
+	case a.Provider != "anthropic" && a.Provider != "openai":
+		return bad("provider", "agent.provider must be anthropic or openai, got %q", a.Provider)
+	case a.MaxTurns < 1 || a.MaxTurns > 200:
+		return bad("max_turns", "agent.max_turns must be between 1 and 200, got %d", a.MaxTurns)
+	case a.MaxTokens < 1000:
+		return bad("max_tokens", "agent.max_tokens must be at least 1000, got %d", a.MaxTokens)
+	case a.MaxPlanRuns < 0 || a.MaxPlanRuns > 50:
+		return bad("max_plan_runs", "agent.max_plan_runs must be between 0 and 50, got %d", a.MaxPlanRuns)
+	case a.Timeout < time.Minute || a.Timeout > 6*time.Hour:
+		return bad("timeout", "agent.timeout must be between 1m and 6h, got %s", a.Timeout)
+	case a.MaxDiffLines < 1 || a.MaxDiffLines > 10000:
+		return bad("max_diff_lines", "agent.max_diff_lines must be between 1 and 10000, got %d", a.MaxDiffLines)
+	}
+	for i, b := range []Budget{a.Budgets.Fix, a.Budgets.Review, a.Budgets.Remediate} {
+		if err := b.validate([]string{"fix", "review", "remediate"}[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}

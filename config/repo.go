@@ -365,33 +365,8 @@ func (c RepoConfig) Validate() error {
 	if c.Autofix.MaxAttempts < 0 || c.Autofix.MaxAttempts > 10 {
 		return bad(at("autofix", "max_attempts"), "autofix.max_attempts must be between 0 and 10, got %d", c.Autofix.MaxAttempts)
 	}
-	switch c.Agent.Provider {
-	case "anthropic", "openai":
-	default:
-		return bad(at("agent", "provider"), "agent.provider must be anthropic or openai, got %q", c.Agent.Provider)
-	}
-	if c.Agent.MaxTurns < 1 || c.Agent.MaxTurns > 200 {
-		return bad(at("agent", "max_turns"), "agent.max_turns must be between 1 and 200, got %d", c.Agent.MaxTurns)
-	}
-	if c.Agent.MaxTokens < 1000 {
-		return bad(at("agent", "max_tokens"), "agent.max_tokens must be at least 1000, got %d", c.Agent.MaxTokens)
-	}
-	if c.Agent.MaxPlanRuns < 0 || c.Agent.MaxPlanRuns > 50 {
-		return bad(at("agent", "max_plan_runs"), "agent.max_plan_runs must be between 0 and 50, got %d", c.Agent.MaxPlanRuns)
-	}
-	if c.Agent.Timeout < time.Minute || c.Agent.Timeout > 6*time.Hour {
-		return bad(at("agent", "timeout"), "agent.timeout must be between 1m and 6h, got %s", c.Agent.Timeout)
-	}
-	if c.Agent.MaxDiffLines < 1 || c.Agent.MaxDiffLines > 10000 {
-		return bad(at("agent", "max_diff_lines"), "agent.max_diff_lines must be between 1 and 10000, got %d", c.Agent.MaxDiffLines)
-	}
-	for _, kb := range []struct {
-		kind string
-		b    Budget
-	}{{"fix", c.Agent.Budgets.Fix}, {"review", c.Agent.Budgets.Review}, {"remediate", c.Agent.Budgets.Remediate}} {
-		if err := kb.b.validate(kb.kind); err != nil {
-			return err
-		}
+	if err := c.Agent.validate(); err != nil {
+		return err
 	}
 	for _, list := range []struct {
 		key   string

@@ -77,3 +77,18 @@ func TestBriefBound(t *testing.T) {
 		t.Error("no marker for the findings left out")
 	}
 }
+
+// TestDigest: the rules of the findings come with the whole comment above
+// them, the others by name.
+func TestDigest(t *testing.T) {
+	dir := t.TempDir()
+	rego := "package main\n\n# Buckets are encrypted (which key is a\n# choice).\ndeny_unencrypted contains msg if {\n\tfalse\n\tmsg := \"\"\n}\n\n# Tags.\nwarn_tags contains msg if {\n\tfalse\n\tmsg := \"\"\n}\n"
+	if err := os.WriteFile(filepath.Join(dir, "s3.rego"), []byte(rego), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got := Digest([]string{dir}, []string{"deny_unencrypted"})
+	want := "- main.deny_unencrypted (s3.rego): Buckets are encrypted (which key is a choice).\n- also enforced: main.warn_tags"
+	if got != want {
+		t.Errorf("digest:\n%q\nwant:\n%q", got, want)
+	}
+}

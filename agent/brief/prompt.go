@@ -92,8 +92,8 @@ func Digest(paths []string, focus []string) string {
 					continue
 				}
 				comment := ""
-				if i > 0 && strings.HasPrefix(strings.TrimSpace(lines[i-1]), "#") {
-					comment = ": " + strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(lines[i-1]), "#"))
+				if c := commentAbove(lines, i); c != "" {
+					comment = ": " + c
 				}
 				fmt.Fprintf(&b, "- %s.%s (%s)%s\n", pkg, m[1], filepath.Base(file), comment)
 			}
@@ -104,6 +104,20 @@ func Digest(paths []string, focus []string) string {
 		fmt.Fprintf(&b, "- also enforced: %s\n", strings.Join(others, ", "))
 	}
 	return Sanitize(b.String(), maxDigest)
+}
+
+// commentAbove returns the comment block right above line i, joined into
+// one line: a rule's comment often runs over several.
+func commentAbove(lines []string, i int) string {
+	var parts []string
+	for j := i - 1; j >= 0; j-- {
+		l := strings.TrimSpace(lines[j])
+		if !strings.HasPrefix(l, "#") {
+			break
+		}
+		parts = append([]string{strings.TrimSpace(strings.TrimPrefix(l, "#"))}, parts...)
+	}
+	return strings.Join(strings.Fields(strings.Join(parts, " ")), " ")
 }
 
 // Feedback renders one validation iteration for the model.

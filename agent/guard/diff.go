@@ -3,11 +3,13 @@ package guard
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"unicode"
 
 	"github.com/pmezard/go-difflib/difflib"
 
+	"github.com/infra-agent/infra-agent/agent/policy"
 	"github.com/infra-agent/infra-agent/checks/redact"
 )
 
@@ -15,7 +17,13 @@ import (
 const (
 	RuleSecret   = "secret-in-diff"
 	RuleDiffSize = "diff-too-large"
+	RuleMasked   = "masked-value"
 )
+
+// masks are what the model reads in place of a value: a secret's redaction
+// and a sensitive value's placeholder. Written back, they would replace the
+// value itself.
+var masks = []string{redact.Marker, policy.SensitivePlaceholder}
 
 // FileDiff is one changed file.
 type FileDiff struct {
@@ -130,8 +138,14 @@ func CheckDiff(files []FileDiff, maxLines int) []Violation {
 			existing[strings.Join(strings.Fields(l), "")] = true
 		}
 		for n, line := range AddedLines(f) {
-			if holdsSecret(line) && !existing[strings.Join(strings.Fields(line), "")] {
+			if existing[strings.Join(strings.Fields(line), "")] {
+				continue
+			}
+			if holdsSecret(line) {
 				out = append(out, Violation{Path: f.Path, Rule: RuleSecret, Detail: fmt.Sprintf("line %d holds something that looks like a secret", n)})
+			}
+			if slices.ContainsFunc(masks, func(m string) bool { return strings.Contains(line, m) }) {
+				out = append(out, Violation{Path: f.Path, Rule: RuleMasked, Detail: fmt.Sprintf("line %d writes a value as it was shown, masked; change the block with edit instead of rewriting it", n)})
 			}
 		}
 	}

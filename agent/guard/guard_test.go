@@ -128,6 +128,11 @@ func TestCheckDiff(t *testing.T) {
 			t.Errorf("holdsSecret(%s) = %v", line, got)
 		}
 	}
+	// A value the model was shown masked is not written back as its mask.
+	masked := []FileDiff{{Path: "main.tf", Before: []byte("a = 1\n"), After: []byte("a = 1\nkey = \"(redacted)\"\nname = \"(sensitive value)\"\n")}}
+	if vs := CheckDiff(masked, 500); len(vs) != 2 || vs[0].Rule != RuleMasked || vs[1].Rule != RuleMasked {
+		t.Errorf("masked values written back: %+v", vs)
+	}
 	// A secret that was there before is not added by the change.
 	files = []FileDiff{{Path: "main.tf", Before: []byte("password = \"hunter2hunter2\"\n"), After: []byte("password = \"hunter2hunter2\"\nb = 2\n")}}
 	if vs := CheckDiff(files, 500); len(vs) != 0 {
@@ -227,6 +232,27 @@ func TestComparePlansUnrendered(t *testing.T) {
 	}
 	if v := ComparePlans(plan("old", "a"), plan("old", "a"), Scope{}); !v.Passes(false) {
 		t.Errorf("the same plan does not pass: %+v", v)
+	}
+}
+
+// TestComparePlansFlagsPolicies: a resource of any type whose policy the
+// work changes is flagged for a human; one whose other attributes change is
+// not.
+func TestComparePlansFlagsPolicies(t *testing.T) {
+	plan := func(policy, name string) checks.Report {
+		return checks.Report{Roots: []checks.RootResult{{Dir: ".", Plan: planJSON(t,
+			map[string][]string{"aws_s3_bucket.site": {"create"}, "aws_sqs_queue.q": {"create"}},
+			map[string]any{
+				"aws_s3_bucket.site": map[string]any{"policy": policy, "website": []any{map[string]any{"routing_policy": nil}}},
+				"aws_sqs_queue.q":    map[string]any{"name": name, "redrive_policy": nil},
+			})}}}
+	}
+	v := ComparePlans(plan(`{"Statement":[]}`, "a"), plan(`{"Statement":[{"Effect":"Allow"}]}`, "b"), Scope{".": {"aws_s3_bucket.site", "aws_sqs_queue.q"}})
+	if got := fmt.Sprint(v.IAM); got != "[aws_s3_bucket.site (.): create → create]" {
+		t.Errorf("IAM = %s", got)
+	}
+	if len(v.OutOfScope) != 0 || !v.Passes(false) {
+		t.Errorf("verdict = %+v", v)
 	}
 }
 

@@ -122,7 +122,7 @@ func planDeltas(root string, before, after *checks.Plan) []delta {
 		}
 		out = append(out, delta{
 			change: PlanChange{Root: root, Address: a, Before: o.action, After: n.action},
-			iam:    IAMType(resourceType(a)) || policyChanged(o.entry) || policyChanged(n.entry),
+			iam:    IAMType(resourceType(a)) || policyChanged(o.entry, n.entry),
 		})
 	}
 	return out
@@ -157,35 +157,38 @@ func indexPlan(p *checks.Plan) map[string]planned {
 	return out
 }
 
-// policyChanged reports whether a resource change changes an attribute that
-// holds a policy, at any depth.
-func policyChanged(rc map[string]any) bool {
-	change, _ := rc["change"].(map[string]any)
-	if change == nil {
-		return false
-	}
-	before, after := map[string]any{}, map[string]any{}
-	policyValues(change["before"], "", before)
-	policyValues(change["after"], "", after)
-	return !reflect.DeepEqual(before, after)
+// policyChanged reports whether the work changed an attribute that holds a
+// policy, at any depth: its planned value (or whether it is known) differs
+// between the plans.
+func policyChanged(before, after map[string]any) bool {
+	return !reflect.DeepEqual(policyValues(before), policyValues(after))
 }
 
-// policyValues collects the values of policy attributes under v by path.
-func policyValues(v any, path string, out map[string]any) {
-	switch v := v.(type) {
-	case map[string]any:
-		for k, x := range v {
-			if isPolicyAttribute(k) {
-				out[path+"."+k] = x
-				continue
+// policyValues collects, by path, the planned values of a resource change's
+// policy attributes, and which of them are unknown; null ones are left out.
+func policyValues(rc map[string]any) map[string]any {
+	out := map[string]any{}
+	change, _ := rc["change"].(map[string]any)
+	var walk func(v any, path string)
+	walk = func(v any, path string) {
+		switch v := v.(type) {
+		case map[string]any:
+			for k, x := range v {
+				if isPolicyAttribute(k) && x != nil && x != false {
+					out[path+"."+k] = x
+					continue
+				}
+				walk(x, path+"."+k)
 			}
-			policyValues(x, path+"."+k, out)
-		}
-	case []any:
-		for i, x := range v {
-			policyValues(x, fmt.Sprintf("%s[%d]", path, i), out)
+		case []any:
+			for i, x := range v {
+				walk(x, fmt.Sprintf("%s[%d]", path, i))
+			}
 		}
 	}
+	walk(change["after"], "after")
+	walk(change["after_unknown"], "unknown")
+	return out
 }
 
 // resourceType returns the resource type of an instance address.

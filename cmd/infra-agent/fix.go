@@ -66,16 +66,9 @@ func parseFixFlags(args []string, stderr io.Writer) (fixFlags, error) {
 		fmt.Fprint(fs.Output(), fixUsage)
 		fs.PrintDefaults()
 	}
-	var dirs []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return f, err
-		}
-		if fs.NArg() == 0 {
-			break
-		}
-		dirs = append(dirs, fs.Arg(0))
-		args = fs.Args()[1:]
+	dirs, err := parseInterleaved(fs, args)
+	if err != nil {
+		return f, err
 	}
 	if f.format != "text" && f.format != "json" {
 		return f, fmt.Errorf("--format must be text or json, not %q", f.format)
