@@ -25,6 +25,7 @@ bench: terraform
 	go test -run '^$$' -bench 'RedactPlan10k' -benchtime 5x ./checks/redact/
 	go test -run '^$$' -bench 'ScannerBuild' -benchtime 1x ./checks/redact/
 	go test -run '^$$' -bench 'RunnerOverhead' -benchtime 20x ./cmd/infra-agent/
+	PATH="$(CURDIR)/.tools:$$PATH" go test -run '^$$' -bench 'ZeroModelShare|TaskTokens' -benchtime 1x ./agent/loop/
 
 build:
 	CGO_ENABLED=0 go build -trimpath -o bin/infra-agent ./cmd/infra-agent

@@ -121,7 +121,7 @@ func (b *Broker) bind(ctx context.Context, client *github.Client, job store.Job,
 	}
 	claimed, run, replay, err := b.jobs.ClaimJob(ctx, store.RunClaim{
 		JobID: job.ID, RunID: id.runID, RunAttempt: id.runAttempt, SessionHash: hash, At: b.now(), MaxClaims: b.maxClaims,
-		ModelTokenBudget: int64(cfg.Agent.MaxTokens),
+		ModelTokenBudget: int64(cfg.Agent.Limits(job.Kind).Tokens),
 	})
 	switch {
 	case errors.Is(err, store.ErrConflict):
@@ -204,6 +204,7 @@ func (b *Broker) spec(j store.Job, run store.Run, cfg config.RepoConfig, source 
 	if err != nil {
 		return wire.JobSpec{}, fmt.Errorf("encoding the repository configuration: %w", err)
 	}
+	limits := cfg.Agent.Limits(j.Kind)
 	return wire.JobSpec{
 		ID: j.ID, Kind: j.Kind, Tier: j.Kind.Tier(), InstallationID: j.InstallationID,
 		Repository: wire.Repository{ID: j.RepoID, Owner: j.Owner, Name: j.Repo, DefaultBranch: j.DefaultBranch},
@@ -213,7 +214,7 @@ func (b *Broker) spec(j store.Job, run store.Run, cfg config.RepoConfig, source 
 		Config: string(doc), ConfigSource: source,
 		Budgets: wire.Budgets{
 			DeadlineSeconds: int(cfg.Deadline(j.Kind) / time.Second),
-			ModelTokens:     cfg.Agent.MaxTokens, MaxTurns: cfg.Agent.MaxTurns, MaxPlanRuns: cfg.Agent.MaxPlanRuns,
+			ModelTokens:     limits.Tokens, MaxTurns: limits.Turns, MaxPlanRuns: limits.PlanRuns,
 		},
 		GitHubAPIURL: b.apiURL, GitHubGraphQLURL: b.gqlURL, AppSlug: b.appSlug,
 		Model: b.model.access(b.audience, j.ID),

@@ -45,6 +45,10 @@ type Finding struct {
 	Metadata map[string]any `json:"metadata,omitempty"`
 }
 
+// FixDeclared reports whether the policy declared a fix for the finding
+// (metadata "fix"), which `infra-agent fix` applies without a model.
+func (f Finding) FixDeclared() bool { return f.Metadata["fix"] != nil }
+
 // StepName names a pipeline step.
 type StepName string
 

@@ -93,6 +93,9 @@ func RenderText(r Report, color bool) string {
 			if rule := ruleName(f); rule != "" {
 				b.WriteString(p(dim, " ["+terminalText(strings.Join(strings.Fields(f.PolicyID+" "+rule+" "+f.Policy), " "))+"]"))
 			}
+			if f.FixDeclared() {
+				b.WriteString(p(dim, " (fix declared: infra-agent fix applies it)"))
+			}
 			b.WriteString("\n")
 		}
 	}

@@ -173,6 +173,9 @@ func findingMarkdown(f Finding) string {
 	if f.Address != "" {
 		b.WriteString(" (" + inlineCode(f.Address) + ")")
 	}
+	if f.FixDeclared() {
+		b.WriteString(" — fix declared: `infra-agent fix` applies it")
+	}
 	b.WriteString("\n")
 	return b.String()
 }

@@ -167,6 +167,13 @@ type AgentConfig struct {
 	AllowPaths   []string      `yaml:"allow_paths"`
 	DenyPaths    []string      `yaml:"deny_paths"`
 	AllowDestroy bool          `yaml:"allow_destroy"`
+	// ModuleSources are the module sources (globs) the agent may add
+	// besides local paths and those the repository already uses.
+	ModuleSources []string `yaml:"module_sources"`
+	// MaxDiffLines bounds the lines a change may add and remove.
+	MaxDiffLines int `yaml:"max_diff_lines"`
+	// Budgets are the per-kind limits (see Limits).
+	Budgets BudgetsConfig `yaml:"budgets"`
 }
 
 // ForkMode says what fork pull requests get.
@@ -225,6 +232,7 @@ func DefaultRepoConfig() RepoConfig {
 			AllowPaths:   []string{"**/*.tf", "**/*.tfvars"},
 			DenyPaths:    []string{".github/**", "**/*.tfstate*", "**/.terraform/**"},
 			AllowDestroy: false,
+			MaxDiffLines: 500,
 		},
 	}
 }
@@ -357,27 +365,13 @@ func (c RepoConfig) Validate() error {
 	if c.Autofix.MaxAttempts < 0 || c.Autofix.MaxAttempts > 10 {
 		return bad(at("autofix", "max_attempts"), "autofix.max_attempts must be between 0 and 10, got %d", c.Autofix.MaxAttempts)
 	}
-	switch c.Agent.Provider {
-	case "anthropic", "openai":
-	default:
-		return bad(at("agent", "provider"), "agent.provider must be anthropic or openai, got %q", c.Agent.Provider)
-	}
-	if c.Agent.MaxTurns < 1 || c.Agent.MaxTurns > 200 {
-		return bad(at("agent", "max_turns"), "agent.max_turns must be between 1 and 200, got %d", c.Agent.MaxTurns)
-	}
-	if c.Agent.MaxTokens < 1000 {
-		return bad(at("agent", "max_tokens"), "agent.max_tokens must be at least 1000, got %d", c.Agent.MaxTokens)
-	}
-	if c.Agent.MaxPlanRuns < 0 || c.Agent.MaxPlanRuns > 50 {
-		return bad(at("agent", "max_plan_runs"), "agent.max_plan_runs must be between 0 and 50, got %d", c.Agent.MaxPlanRuns)
-	}
-	if c.Agent.Timeout < time.Minute || c.Agent.Timeout > 6*time.Hour {
-		return bad(at("agent", "timeout"), "agent.timeout must be between 1m and 6h, got %s", c.Agent.Timeout)
+	if err := c.Agent.validate(); err != nil {
+		return err
 	}
 	for _, list := range []struct {
 		key   string
 		globs []string
-	}{{"review.paths", c.Review.Paths}, {"agent.allow_paths", c.Agent.AllowPaths}, {"agent.deny_paths", c.Agent.DenyPaths}} {
+	}{{"review.paths", c.Review.Paths}, {"agent.allow_paths", c.Agent.AllowPaths}, {"agent.deny_paths", c.Agent.DenyPaths}, {"agent.module_sources", c.Agent.ModuleSources}} {
 		for _, g := range list.globs {
 			if _, err := path.Match(strings.ReplaceAll(g, "**", "*"), ""); err != nil {
 				return bad(append(strings.Split(list.key, "."), g), "%s: bad pattern %q: %v", list.key, g, err)

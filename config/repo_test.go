@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/infra-agent/infra-agent/wire"
 )
 
 func TestParseRepoConfig(t *testing.T) {
@@ -122,6 +124,13 @@ func TestParseRepoConfigErrors(t *testing.T) {
 		{"rego version", "version: 1\npolicy:\n  rego_version: v2\n", 3, "policy.rego_version must be v0 or v1"},
 		{"var file escaping", "terraform:\n  root_settings:\n    prod:\n      var_files:\n        - ../../secrets.tfvars\n", 5, "var_files"},
 		{"too big", "version: 1\n" + strings.Repeat("# padding\n", 30000), 0, "more than the"},
+		{"budget over the ceiling", "agent:\n  budgets:\n    fix:\n      turns: 500\n", 4, "agent.budgets.fix.turns"},
+		{"budget tokens too small", "agent:\n  budgets:\n    review:\n      tokens: 10\n", 4, "agent.budgets.review.tokens"},
+		{"budget negative plan runs", "agent:\n  budgets:\n    remediate:\n      plan_runs: -1\n", 4, "agent.budgets.remediate.plan_runs"},
+		{"budget timeout over the ceiling", "agent:\n  budgets:\n    fix:\n      timeout: 12h\n", 4, "agent.budgets.fix.timeout"},
+		{"budget unknown kind", "agent:\n  budgets:\n    plan:\n      turns: 3\n", 3, `unknown key "plan"`},
+		{"diff lines", "agent:\n  max_diff_lines: 0\n", 2, "agent.max_diff_lines"},
+		{"module source glob", "agent:\n  module_sources: [\"[\"]\n", 2, "agent.module_sources"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -147,6 +156,49 @@ func TestParseRepoConfigErrors(t *testing.T) {
 				t.Errorf("broken config returned non-default settings: %+v", cfg)
 			}
 		})
+	}
+}
+
+func TestLimitsPerKind(t *testing.T) {
+	def := DefaultRepoConfig().Agent
+	for kind, want := range map[wire.Kind]Limits{
+		wire.KindFix:       {Turns: 30, Tokens: 200_000, ToolCalls: 100, Timeout: 15 * time.Minute, PlanRuns: 5},
+		wire.KindReview:    {Turns: 20, Tokens: 200_000, ToolCalls: 50, Timeout: 10 * time.Minute, PlanRuns: 0},
+		wire.KindRemediate: {Turns: 50, Tokens: 500_000, ToolCalls: 200, Timeout: 30 * time.Minute, PlanRuns: 10},
+	} {
+		if got := def.Limits(kind); got != want {
+			t.Errorf("default %s limits = %+v, want %+v", kind, got, want)
+		}
+	}
+	cfg, err := ParseRepoConfig([]byte(`version: 1
+agent:
+  max_turns: 12
+  max_plan_runs: 2
+  budgets:
+    fix:
+      tokens: 50000
+    review:
+      turns: 40
+      plan_runs: 1
+    remediate:
+      timeout: 1h
+      plan_runs: 0
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := cfg.Agent.Limits(wire.KindFix); got.Turns != 12 || got.PlanRuns != 2 || got.Tokens != 50000 || got.Timeout != 15*time.Minute {
+		t.Errorf("fix: the original keys and budgets.fix do not both apply: %+v", got)
+	}
+	if got := cfg.Agent.Limits(wire.KindReview); got.Turns != 40 || got.PlanRuns != 1 || got.Tokens != 200_000 {
+		t.Errorf("review = %+v", got)
+	}
+	if got := cfg.Agent.Limits(wire.KindRemediate); got.Timeout != time.Hour || got.PlanRuns != 0 || got.Turns != 12 || got.Tokens != 500_000 {
+		t.Errorf("remediate: the changed max_turns, the raised timeout or zero plan runs lost: %+v", got)
+	}
+	// The original keys at their defaults leave each kind its own.
+	if got := DefaultRepoConfig().Agent.Limits(wire.KindRemediate); got.Turns != 50 || got.Tokens != 500_000 {
+		t.Errorf("remediate defaults = %+v", got)
 	}
 }
 

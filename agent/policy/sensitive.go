@@ -7,8 +7,9 @@ import (
 	"strings"
 )
 
-// sensitivePlaceholder is what terraform shows instead of a sensitive value.
-const sensitivePlaceholder = "(sensitive value)"
+// SensitivePlaceholder is what terraform shows instead of a sensitive value,
+// and what replaces one in policy messages and metadata.
+const SensitivePlaceholder = "(sensitive value)"
 
 // minSensitiveLen is the shortest sensitive value masked in messages: a
 // one- or two-character value would mask ordinary words and digits.
@@ -94,7 +95,7 @@ func (m masker) mask(s string) string {
 				continue
 			}
 			b.WriteString(s[last:i])
-			b.WriteString(sensitivePlaceholder)
+			b.WriteString(SensitivePlaceholder)
 			last = j
 			i = j - 1
 			break

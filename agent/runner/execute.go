@@ -80,17 +80,9 @@ func (j *job) execute(ctx context.Context) outcome {
 		}
 		return out
 	case wire.KindFix, wire.KindRemediate:
-		return notAvailable(j.spec.Kind)
+		return j.writeJob(ctx)
 	}
 	return failed(fmt.Errorf("unknown job kind %q", j.spec.Kind))
-}
-
-// notAvailable is the conclusion of the job kinds the agent does not serve
-// yet: neutral, saying so, not a failure of the runner.
-func notAvailable(k wire.Kind) outcome {
-	return outcome{status: wire.StatusSucceeded, conclusion: "neutral", title: fmt.Sprintf("%s is not available yet", k),
-		summary: fmt.Sprintf("This runner claimed the `%s` job and stopped: the agent that edits Terraform is not available in this release yet. "+
-			"Nothing was changed or pushed. `/agent plan` and `/agent review` work.\n", k)}
 }
 
 // checked is what the validation pipeline found and published.

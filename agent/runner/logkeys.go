@@ -24,4 +24,5 @@ const (
 	logKeyUnchanged   = "unchanged"
 	logKeyHidden      = "hidden_comments"
 	logKeyWait        = "wait"
+	logKeyAudit       = "audit"
 )

@@ -235,17 +235,23 @@ func scriptedRun(t *testing.T, spec wire.JobSpec, deadline time.Duration, terraf
 var spec = wire.JobSpec{ID: "job-1", Repository: wire.Repository{ID: 2, Owner: "acme", Name: "infra", DefaultBranch: "main"},
 	HeadSHA: "1111111111111111111111111111111111111111", PullRequest: true, Number: 1}
 
-// TestFixNotAvailableYet: fix and remediate complete neutral, saying so.
-func TestFixNotAvailableYet(t *testing.T) {
+// TestWriteJobWithNothingToFix: fix and remediate jobs run the agent on the
+// checkout; with nothing to fix they complete success, saying so, and push
+// nothing.
+func TestWriteJobWithNothingToFix(t *testing.T) {
 	for _, kind := range []wire.Kind{wire.KindFix, wire.KindRemediate} {
 		s := spec
 		s.Kind = kind
 		srv, fake, res, err := scriptedRun(t, s, 0, "", 0)
-		if err != nil || res.Status != wire.StatusSucceeded || res.Conclusion != "neutral" {
+		if err != nil || res.Status != wire.StatusSucceeded || res.Conclusion != "success" {
 			t.Fatalf("%s: %+v %v", kind, res, err)
 		}
-		if len(srv.completed) != 1 || !strings.Contains(srv.completed[0].Title, "not available yet") {
+		if len(srv.completed) != 1 || srv.completed[0].Title != "Nothing changed" ||
+			!strings.Contains(srv.completed[0].Summary, "nothing to fix") {
 			t.Errorf("%s: complete = %+v", kind, srv.completed)
+		}
+		if n := len(fake.GitCommits("acme", "infra")); n != 0 {
+			t.Errorf("%s: %d commits", kind, n)
 		}
 		if !fake.Tokens()[0].Revoked {
 			t.Errorf("%s: the server did not revoke the token, and neither did the runner", kind)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/infra-agent/infra-agent/agent/guard"
 	"github.com/infra-agent/infra-agent/agent/writeback"
 	"github.com/infra-agent/infra-agent/checks"
 	"github.com/infra-agent/infra-agent/wire"
@@ -66,38 +67,11 @@ func (j *job) result(c change) checks.WriteResult {
 		Tokens: c.Tokens, Model: c.Model, Duration: time.Since(j.started), Head: s.HeadSHA, Branch: s.HeadRef,
 	}
 	for _, f := range c.Files {
-		added, removed := lineCounts(f.Original, f.Content)
+		added, removed := guard.Lines(guard.FileDiff{Path: f.Path, Before: f.Original, After: f.Content})
 		r.Files = append(r.Files, checks.FileStat{Path: f.Path, Added: added, Removed: removed, Deleted: f.Deleted,
 			Created: f.Original == nil && !f.Deleted})
 	}
 	return r
-}
-
-// lineCounts counts the lines added and removed as multisets: the figures a
-// reader expects for small edits, without a diff.
-func lineCounts(before, after []byte) (added, removed int) {
-	count := map[string]int{}
-	for _, l := range splitLines(before) {
-		count[l]++
-	}
-	for _, l := range splitLines(after) {
-		if count[l] > 0 {
-			count[l]--
-		} else {
-			added++
-		}
-	}
-	for _, n := range count {
-		removed += n
-	}
-	return added, removed
-}
-
-func splitLines(b []byte) []string {
-	if len(b) == 0 {
-		return nil
-	}
-	return strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
 }
 
 // writeOutcome turns a write job's report into the job's outcome: its check

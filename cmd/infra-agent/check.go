@@ -60,6 +60,22 @@ func (l listFlag) Set(v string) error {
 	return nil
 }
 
+// parseInterleaved parses flags given before, between or after the
+// positional arguments, and returns those.
+func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
+	var positional []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		if fs.NArg() == 0 {
+			return positional, nil
+		}
+		positional = append(positional, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+}
+
 // parseCheckFlags parses flags given before, between or after the
 // directories.
 func parseCheckFlags(args []string, stderr io.Writer) (checkFlags, error) {
@@ -78,15 +94,9 @@ func parseCheckFlags(args []string, stderr io.Writer) (checkFlags, error) {
 		fmt.Fprint(fs.Output(), checkUsage)
 		fs.PrintDefaults()
 	}
-	for {
-		if err := fs.Parse(args); err != nil {
-			return f, err
-		}
-		if fs.NArg() == 0 {
-			break
-		}
-		f.dirs = append(f.dirs, fs.Arg(0))
-		args = fs.Args()[1:]
+	var err error
+	if f.dirs, err = parseInterleaved(fs, args); err != nil {
+		return f, err
 	}
 	switch f.format {
 	case "text", "markdown", "json":

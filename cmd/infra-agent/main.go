@@ -1,5 +1,6 @@
 // Command infra-agent is the infra-agent GitHub App server (serve), the runner
-// entry point (run) and a local validation tool (check).
+// entry point (run), a local validation tool (check) and the agent on a local
+// checkout (fix).
 package main
 
 import (
@@ -46,6 +47,7 @@ commands:
   serve     run the GitHub App server (settings: GITHUB_* and INFRA_AGENT_* variables, or --config FILE)
   run       run one job in the GitHub Actions run the server dispatched (--job ID --server URL)
   check     run fmt, validate, policy and plan on Terraform directories and print a report
+  fix       fix the Terraform of a repository: deterministic fixes, then a model; print the diff
   version   print the version
 `
 
@@ -86,6 +88,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, io stdi
 		return runCheck(ctx, args[1:], getenv, io)
 	case "run":
 		return runRun(ctx, args[1:], getenv, io)
+	case "fix":
+		return runFix(ctx, args[1:], getenv, io)
 	case "version", "--version", "-v":
 		fmt.Fprintln(io.out, versionString())
 		return nil

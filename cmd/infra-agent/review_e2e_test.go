@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -29,8 +30,9 @@ func newReviewWorld(t *testing.T) *runnerWorld {
 	t.Helper()
 	// Runners beat every 5 minutes: no progress update lands on a job's check
 	// run, so the calls a job makes are the same from run to run.
-	w := newRunnerWorldFrom(t, map[string]string{"main": "review/main", reviewHead1: "review/head1", reviewHead2: "review/head2"},
-		map[string]string{"INFRA_AGENT_HEARTBEAT_TIMEOUT": "15m"})
+	dir := filepath.Join("testdata", "review")
+	w := newRunnerWorldTrees(t, map[string]string{"main": filepath.Join(dir, "main"), reviewHead1: filepath.Join(dir, "head1"), reviewHead2: filepath.Join(dir, "head2")},
+		nil, map[string]string{"INFRA_AGENT_HEARTBEAT_TIMEOUT": "15m"})
 	w.pushPR(reviewHead1)
 	return w
 }
@@ -58,22 +60,6 @@ func (w *runnerWorld) dispatched(t *testing.T, n int) (string, int64) {
 	return fmt.Sprint(d.Inputs[wire.WorkflowInput]), d.RunID
 }
 
-// runJob runs `infra-agent run` for a job in process and returns its output.
-func (w *runnerWorld) runJob(t *testing.T, jobID string, runID int64, extra map[string]string) string {
-	t.Helper()
-	env := w.actionsEnv(t, runID)
-	for k, v := range extra {
-		env[k] = v
-	}
-	var out, errOut bytes.Buffer
-	err := run(context.Background(), []string{"run", "--job", jobID, "--terraform", w.tf},
-		func(k string) string { return env[k] }, stdio{out: &out, err: &errOut})
-	if code := exitCode(err, &errOut); code != 0 {
-		t.Fatalf("infra-agent run exited %d\nstdout:\n%s\nstderr:\n%s\nserver:\n%s", code, out.String(), errOut.String(), w.srv.logs)
-	}
-	return out.String()
-}
-
 // jobCheckRun returns the job's own check run.
 func jobCheckRun(t *testing.T, fake *fakegithub.Server, jobID string) fakegithub.CheckRun {
 	t.Helper()
@@ -99,7 +85,7 @@ func TestReviewEndToEnd(t *testing.T) {
 		t.Fatalf("webhook status %d", got)
 	}
 	jobID, runID := w.dispatched(t, 1)
-	w.runJob(t, jobID, runID, nil)
+	w.runJob(t, jobID, runID)
 
 	reviews := w.fake.Reviews(e2eOwner, e2eRepo, e2ePR)
 	if len(reviews) != 1 {
@@ -138,7 +124,7 @@ func TestReviewEndToEnd(t *testing.T) {
 	jobID2, runID2 := w.dispatched(t, 2)
 	// A secondary rate limit on the GraphQL call that hides the fixed finding's comment: waited out, then hidden.
 	w.fake.FailNext("POST", `^/graphql$`, 1, http.StatusTooManyRequests, http.Header{"Retry-After": {"1"}})
-	w.runJob(t, jobID2, runID2, nil)
+	w.runJob(t, jobID2, runID2)
 	reviews = w.fake.Reviews(e2eOwner, e2eRepo, e2ePR)
 	if len(reviews) != 2 {
 		t.Fatalf("%d reviews after the push, want 2", len(reviews))
@@ -159,7 +145,7 @@ func TestReviewEndToEnd(t *testing.T) {
 		t.Fatalf("webhook status %d", got)
 	}
 	jobID3, runID3 := w.dispatched(t, 3)
-	w.runJob(t, jobID3, runID3, nil)
+	w.runJob(t, jobID3, runID3)
 	if n := len(w.fake.Reviews(e2eOwner, e2eRepo, e2ePR)); n != 2 {
 		t.Errorf("%d reviews after a review of the same head, want still 2", n)
 	}
@@ -179,14 +165,14 @@ func TestReviewCalls(t *testing.T) {
 	w := newReviewWorld(t)
 	deliver(t, w.srv.url, "pull_request", "delivery-calls-1", prPayload(t, "opened", reviewHead1), e2eSecret)
 	jobID, runID := w.dispatched(t, 1)
-	w.runJob(t, jobID, runID, nil)
+	w.runJob(t, jobID, runID)
 	eventually(t, "the job's check run concluded", func() bool { return jobCheckRun(t, w.fake, jobID).Status == "completed" })
 	firstCalls := appCalls(w.fake)
 
 	w.pushPR(reviewHead2)
 	deliver(t, w.srv.url, "pull_request", "delivery-calls-2", prPayload(t, "synchronize", reviewHead2), e2eSecret)
 	jobID2, runID2 := w.dispatched(t, 2)
-	w.runJob(t, jobID2, runID2, nil)
+	w.runJob(t, jobID2, runID2)
 	eventually(t, "the job's check run concluded", func() bool { return jobCheckRun(t, w.fake, jobID2).Status == "completed" })
 	secondCalls := appCalls(w.fake)[len(firstCalls):]
 
@@ -280,7 +266,7 @@ func TestReviewNotPosted(t *testing.T) {
 	w.fake.FailNext("POST", `/pulls/1/reviews$`, 10, http.StatusInternalServerError, nil)
 	deliver(t, w.srv.url, "pull_request", "delivery-pr-fail", prPayload(t, "opened", reviewHead1), e2eSecret)
 	jobID, runID := w.dispatched(t, 1)
-	w.runJob(t, jobID, runID, nil)
+	w.runJob(t, jobID, runID)
 	eventually(t, "the job's check run concluded", func() bool { return jobCheckRun(t, w.fake, jobID).Status == "completed" })
 	cr := jobCheckRun(t, w.fake, jobID)
 	if cr.Conclusion != "failure" || cr.Output.Title != "The review could not be posted" ||
@@ -303,7 +289,7 @@ func TestReviewAppliedThen502(t *testing.T) {
 	w.fake.FailNextAfterApplying("POST", `/pulls/1/reviews$`, 1, http.StatusBadGateway)
 	deliver(t, w.srv.url, "pull_request", "delivery-pr-502", prPayload(t, "opened", reviewHead1), e2eSecret)
 	jobID, runID := w.dispatched(t, 1)
-	w.runJob(t, jobID, runID, nil)
+	w.runJob(t, jobID, runID)
 	eventually(t, "the job's check run concluded", func() bool { return jobCheckRun(t, w.fake, jobID).Status == "completed" })
 
 	reviews := w.fake.Reviews(e2eOwner, e2eRepo, e2ePR)

@@ -38,23 +38,36 @@ type runnerWorld struct {
 
 func newRunnerWorld(t *testing.T) *runnerWorld {
 	t.Helper()
-	w := newRunnerWorldFrom(t, map[string]string{"topic": "runner/head", "main": "runner/main"}, nil)
-	// A tag named like the default branch, holding the pull request's
-	// permissive policy: the runner must take the branch's.
-	const tagged = "7777777777777777777777777777777777777777"
-	w.fake.SetFiles(e2eOwner, e2eRepo, tagged, readTree(t, filepath.Join("testdata", "runner", "head")))
-	w.fake.AddTag(e2eOwner, e2eRepo, "main", tagged)
-	return w
+	return newRunnerWorldFrom(t, filepath.Join("testdata", "runner", "head"), filepath.Join("testdata", "runner", "main"), nil, nil)
 }
 
-// newRunnerWorldFrom is newRunnerWorld with the files of each ref (a branch
-// or a commit) read from a directory under testdata, and more server
-// settings.
-func newRunnerWorldFrom(t *testing.T, trees, settings map[string]string) *runnerWorld {
+// newRunnerWorldFrom seeds the pull request's head from the files under
+// head and the default branch from those under main; seed changes the fake
+// before the server starts, env adds to the server's settings. A tag named
+// like the default branch holds the head's files (a permissive policy, in
+// the runner's tests): the runner must take the branch's.
+func newRunnerWorldFrom(t *testing.T, head, main string, seed func(*fakegithub.Server), env map[string]string) *runnerWorld {
+	t.Helper()
+	const tagged = "7777777777777777777777777777777777777777"
+	return newRunnerWorldTrees(t, map[string]string{"topic": head, "main": main, tagged: head}, func(f *fakegithub.Server) {
+		if seed != nil {
+			seed(f)
+		}
+		f.AddTag(e2eOwner, e2eRepo, "main", tagged)
+	}, env)
+}
+
+// newRunnerWorldTrees is newRunnerWorld with the files of each ref (a
+// branch or a commit) read from a directory, a change to the fake before the
+// server starts, and more server settings.
+func newRunnerWorldTrees(t *testing.T, trees map[string]string, seed func(*fakegithub.Server), env map[string]string) *runnerWorld {
 	t.Helper()
 	w := &runnerWorld{fake: world(t), oidc: fakeoidc.New(t), tf: testkit.TerraformBinary(t)}
 	for ref, dir := range trees {
-		w.fake.SetFiles(e2eOwner, e2eRepo, ref, readTree(t, filepath.Join("testdata", filepath.FromSlash(dir))))
+		w.fake.SetFiles(e2eOwner, e2eRepo, ref, readTree(t, dir))
+	}
+	if seed != nil {
+		seed(w.fake)
 	}
 	// A free port, so the public URL (the OIDC audience) is known before the
 	// server starts.
@@ -65,15 +78,15 @@ func newRunnerWorldFrom(t *testing.T, trees, settings map[string]string) *runner
 	addr := ln.Addr().String()
 	ln.Close()
 	w.db = filepath.Join(t.TempDir(), "infra-agent.db")
-	env := map[string]string{
+	settings := map[string]string{
 		"INFRA_AGENT_ADDR":              addr,
 		"INFRA_AGENT_PUBLIC_URL":        "http://" + addr,
 		"INFRA_AGENT_OIDC_ISSUER":       w.oidc.URL,
 		"INFRA_AGENT_HEARTBEAT_TIMEOUT": "3s",
 		"INFRA_AGENT_WATCHDOG_INTERVAL": "1s",
 	}
-	maps.Copy(env, settings)
-	w.srv = startServerWith(t, w.fake, w.db, env)
+	maps.Copy(settings, env)
+	w.srv = startServerWith(t, w.fake, w.db, settings)
 	return w
 }
 

@@ -17,7 +17,10 @@ buckets contains bucket if {
 	}
 }
 
-deny_public_bucket contains {"msg": msg, "address": bucket.address} if {
+# A public bucket in prod is denied. The fix needs no judgement, so the
+# policy declares it: infra-agent fix sets public = false on the module call
+# without asking a model.
+deny_public_bucket contains {"msg": msg, "address": bucket.address, "fix": {"set": {"public": false}}} if {
 	some bucket in buckets
 	bucket.after.public == true
 	bucket.after.tags.environment == "prod"

@@ -15,7 +15,11 @@ test_public_bucket_in_prod_is_denied if {
 		"name": "prod-assets", "public": true, "versioning": true,
 		"tags": {"environment": "prod", "owner": "web-team"},
 	})]}
-	results == {{"msg": "module.assets makes the bucket prod-assets public in prod", "address": "module.assets"}}
+	results == {{
+		"msg": "module.assets makes the bucket prod-assets public in prod",
+		"address": "module.assets",
+		"fix": {"set": {"public": false}},
+	}}
 }
 
 test_public_bucket_in_dev_passes if {

@@ -36,7 +36,7 @@ func TestServerImportsNoRunnerCode(t *testing.T) {
 
 func TestRunnerImportsNoServerCode(t *testing.T) {
 	forbidden := []string{"broker", "jobs", "handlers", "intake", "store", "ghclient", "exclusive", "ingress"}
-	for _, pkg := range []string{"agent/runner", "agent/pipeline", "agent/publish", "agent/policy", "agent/terraform"} {
+	for _, pkg := range []string{"agent/runner", "agent/loop", "agent/pipeline", "agent/publish", "agent/policy", "agent/terraform"} {
 		ds := deps(t, pkg)
 		if pkg == "agent/runner" && !contains(ds, module+"wire") {
 			t.Errorf("the runner does not import the wire contract")

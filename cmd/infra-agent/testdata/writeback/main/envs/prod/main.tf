@@ -1,0 +1,8 @@
+module "logs" {
+  source      = "../../modules/bucket"
+  name        = "logs"
+  environment = "prod"
+  tags = {
+    owner = "platform-team"
+  }
+}
