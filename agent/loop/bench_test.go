@@ -117,7 +117,7 @@ func BenchmarkTaskTokens(b *testing.B) {
 				total, most = tokens{}, 0
 				for _, targets := range set.tasks {
 					t := taskTokens(b, dir, paths, targets)
-					total = tokens{total.sent + t.sent, total.baseline + t.baseline, total.brief + t.brief, total.baselineBrief + t.baselineBrief}
+					total = tokens{total.sent + t.sent, total.baseline + t.baseline, total.rootBaseline + t.rootBaseline, total.brief + t.brief, total.baselineBrief + t.baselineBrief}
 					most = max(most, t.sent)
 				}
 			}
@@ -130,6 +130,8 @@ func BenchmarkTaskTokens(b *testing.B) {
 			b.ReportMetric(float64(total.baseline)/float64(n), "baseline-tokens/task")
 			b.ReportMetric(100*float64(total.sent)/float64(total.baseline), "%of-baseline")
 			b.ReportMetric(100*float64(total.brief)/float64(total.baselineBrief), "%brief-of-baseline-brief")
+			b.ReportMetric(float64(total.rootBaseline)/float64(n), "root-baseline-tokens/task")
+			b.ReportMetric(100*float64(total.sent)/float64(total.rootBaseline), "%of-root-baseline")
 			b.ReportMetric(float64(most), "max-tokens/task")
 		})
 	}
@@ -137,9 +139,12 @@ func BenchmarkTaskTokens(b *testing.B) {
 
 // tokens are one task's first request, whole and its brief alone (the part
 // that differs between tasks; the system prompt and tools are the same for
-// every task, a prompt-cache hit after the first), and the baseline's.
+// every task, a prompt-cache hit after the first), and the baselines': the
+// same request with the findings' files whole instead of their blocks, and
+// with every .tf file of the findings' root modules whole (what an agent
+// handed the configuration sends).
 type tokens struct {
-	sent, baseline, brief, baselineBrief int
+	sent, baseline, rootBaseline, brief, baselineBrief int
 }
 
 // taskTokens runs one task up to its first model request and counts its
@@ -175,21 +180,42 @@ func taskTokens(b *testing.B, dir string, paths []string, targets []checks.Findi
 		rest = rest[i+strings.Index(rest[i:], "</data>")+len("</data>"):]
 	}
 	base.WriteString(rest)
-	seen := map[string]bool{}
+	withoutBlocks := base.String()
+	var files, rootFiles []string
 	for _, f := range targets {
-		if f.File == "" || seen[f.File] {
-			continue
+		if f.File != "" && !slices.Contains(files, f.File) {
+			files = append(files, f.File)
 		}
-		seen[f.File] = true
-		data, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(f.File)))
+	}
+	for _, f := range files {
+		matches, err := filepath.Glob(filepath.Join(dir, filepath.Dir(filepath.FromSlash(f)), "*.tf"))
 		if err != nil {
 			b.Fatal(err)
 		}
-		base.WriteString("\n" + brief.Frame("file "+f.File, string(data), 1<<20))
+		for _, m := range matches {
+			rel, _ := filepath.Rel(dir, m)
+			if rel = filepath.ToSlash(rel); !slices.Contains(rootFiles, rel) {
+				rootFiles = append(rootFiles, rel)
+			}
+		}
 	}
-	// Both briefs as the request carries them: JSON-escaped.
-	mine, theirs := fakemodel.EstimateTokens(escaped(briefText)), fakemodel.EstimateTokens(escaped(base.String()))
-	return tokens{sent: sent, baseline: sent - mine + theirs, brief: mine, baselineBrief: theirs}
+	whole := func(files []string) int {
+		text := withoutBlocks
+		for _, f := range files {
+			data, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(f)))
+			if err != nil {
+				b.Fatal(err)
+			}
+			text += "\n" + brief.Frame("file "+f, string(data), 1<<20)
+		}
+		// As the request carries it: JSON-escaped.
+		return fakemodel.EstimateTokens(escaped(text))
+	}
+	mine, theirs, root := fakemodel.EstimateTokens(escaped(briefText)), whole(files), whole(rootFiles)
+	if root < theirs {
+		b.Fatalf("the root modules' files (%d tokens) are fewer than the findings' files (%d)", root, theirs)
+	}
+	return tokens{sent: sent, baseline: sent - mine + theirs, rootBaseline: sent - mine + root, brief: mine, baselineBrief: theirs}
 }
 
 // escaped is a string as a JSON body carries it.
