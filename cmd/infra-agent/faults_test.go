@@ -19,6 +19,7 @@ import (
 
 	"github.com/infra-agent/infra-agent/internal/fakegithub"
 	"github.com/infra-agent/infra-agent/internal/testkit"
+	"github.com/infra-agent/infra-agent/jobs"
 	"github.com/infra-agent/infra-agent/store"
 	"github.com/infra-agent/infra-agent/wire"
 )
@@ -62,6 +63,9 @@ func runFaults(t *testing.T, bin, db string, replicas int) {
 		"INFRA_AGENT_LEASE":                  "2s",
 		"INFRA_AGENT_DELIVERY_RETRY_BACKOFF": "1s",
 		"INFRA_AGENT_WORKERS":                "4",
+		// A conclusion GitHub refused is the watchdog's to retry, a minute
+		// after the job ended: the test waits for it.
+		"INFRA_AGENT_WATCHDOG_INTERVAL": "1s",
 	})
 	servers := make([]*process, replicas)
 	for i := range servers {
@@ -95,7 +99,9 @@ func runFaults(t *testing.T, bin, db string, replicas int) {
 	}
 	defer st.Close()
 	var problems []string
-	deadline := time.Now().Add(45 * time.Second)
+	// Longer than the watchdog's grace for a check run whose conclusion
+	// GitHub refused (jobs.DefaultConcludeGrace).
+	deadline := time.Now().Add(jobs.DefaultConcludeGrace + 45*time.Second)
 	for {
 		gh.redeliverAsked(servers)
 		problems = settled(t, st, fake, triggers)
