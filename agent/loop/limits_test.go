@@ -9,6 +9,7 @@ import (
 
 	"github.com/infra-agent/infra-agent/agent/audit"
 	"github.com/infra-agent/infra-agent/agent/loop"
+	"github.com/infra-agent/infra-agent/checks"
 	"github.com/infra-agent/infra-agent/config"
 	"github.com/infra-agent/infra-agent/internal/fakemodel"
 	"github.com/infra-agent/infra-agent/wire"
@@ -51,6 +52,27 @@ func TestReviewWritesNothing(t *testing.T) {
 	}
 	if len(res.Refusals) != 3 || res.Iterations != 0 {
 		t.Errorf("refusals %d, iterations %d", len(res.Refusals), res.Iterations)
+	}
+}
+
+// TestReviewFromTheCallersBaseline: a review given the caller's validation
+// starts from it: its findings are the review's targets and nothing is
+// validated again (no plan for the same commit twice).
+func TestReviewFromTheCallersBaseline(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, "app", fakemodel.Turns(finish("Nothing to add.")))
+	given := checks.Finding{Root: "envs/app", Source: "policy", Rule: "deny_given", File: "envs/app/main.tf", Line: 3,
+		Severity: checks.SeverityWarning, Message: "a finding only the caller's validation has"}
+	h.opts.Baseline = &checks.Report{Roots: []checks.RootResult{{Dir: "envs/app", Findings: []checks.Finding{given}}}}
+	res := h.run(wire.KindReview, "")
+	if res.Status != loop.StatusReviewed || len(res.Targets) != 1 || res.Targets[0].Rule != "deny_given" {
+		t.Fatalf("status %s, targets %+v: want the caller's finding", res.Status, res.Targets)
+	}
+	if strings.Contains(h.trail.String(), `"type":"`+audit.TypePolicyEvaluated+`"`) {
+		t.Errorf("the review validated again:\n%s", h.trail.String())
+	}
+	if reqs := h.srv.Requests(); len(reqs) == 0 || !strings.Contains(string(reqs[0].Body), "a finding only the caller") {
+		t.Errorf("the model's brief lacks the caller's finding")
 	}
 }
 

@@ -75,6 +75,11 @@ type Options struct {
 	// terraform init, validate or plan (what fork pull requests get, and
 	// what a repository without provider access can run).
 	Static bool
+	// Baseline, when set, is a validation of Dir as it is, made by the
+	// caller with the same policies and terraform (a review job's, already
+	// published as check runs): the run starts from it instead of planning
+	// every root again.
+	Baseline *checks.Report
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
@@ -187,7 +192,7 @@ func (r *run) cleanup() {
 // execute runs the phases: baseline validation, then the kind's work, then
 // the final gate.
 func (r *run) execute(ctx context.Context) (Result, error) {
-	base, err := r.validate(ctx, "baseline")
+	base, err := r.baselineReport(ctx)
 	if err != nil {
 		return r.finish(), err
 	}
@@ -217,6 +222,16 @@ func (r *run) execute(ctx context.Context) (Result, error) {
 		return r.finish(), err
 	}
 	return r.finish(), nil
+}
+
+// baselineReport is the caller's validation when it gave one, else a new
+// one.
+func (r *run) baselineReport(ctx context.Context) (checks.Report, error) {
+	if b := r.opts.Baseline; b != nil {
+		r.latest, r.dirty = *b, false
+		return *b, nil
+	}
+	return r.validate(ctx, "baseline")
 }
 
 // copyWorkspace copies the checkout (without .git and .terraform) to a
