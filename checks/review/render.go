@@ -10,6 +10,9 @@ import (
 // maxModelText bounds a model comment as posted.
 const maxModelText = 8000
 
+// maxFailedText bounds why the model's part failed.
+const maxFailedText = 600
+
 // maxStateFPs bounds the fingerprints the state marker keeps of what the
 // body lists, so the marker leaves the body room: past it, the next review's
 // "fixed" count misses some.
@@ -92,6 +95,14 @@ func modelText(m ModelComment) string {
 		b.WriteString("> " + checks.EscapeMarkdown(line) + "\n")
 	}
 	return strings.TrimSuffix(b.String(), "\n")
+}
+
+// tokens renders a token count: "12,345 tokens".
+func tokens(n int) string {
+	if n == 1 {
+		return "1 token"
+	}
+	return checks.Thousands(n) + " tokens"
 }
 
 // fixText names a fix: "terraform fmt", or the policy's description.
@@ -314,8 +325,12 @@ func (r *Review) modelSection() string {
 	var b strings.Builder
 	switch {
 	case r.in.ModelName != "":
-		fmt.Fprintf(&b, "### The model\n\n%s reviewed the diff with read-only tools; its comments are marked as its opinion.",
-			checks.InlineCode(r.in.ModelName))
+		fmt.Fprintf(&b, "### The model\n\n%s reviewed the diff with read-only tools (%s); its comments are marked as its opinion.",
+			checks.InlineCode(r.in.ModelName), tokens(r.in.ModelTokens))
+		if r.in.ModelFailed != "" {
+			fmt.Fprintf(&b, " **The model's part failed**: %s. Its comments may be missing; the rest of this review "+
+				"(policies, validation, fixes made without a model) does not depend on it.", checks.EscapeMarkdown(checks.Truncate(r.in.ModelFailed, maxFailedText)))
+		}
 	case r.in.ModelNote != "":
 		fmt.Fprintf(&b, "### The model\n\n%s This review is the deterministic part alone: policies, validation and fixes made without a model.",
 			checks.EscapeMarkdown(r.in.ModelNote))
@@ -436,5 +451,19 @@ func (r *Review) Summary(url string, hideFailed int) string {
 	if len(r.refused) > 0 {
 		fmt.Fprintf(&b, " %s of the model outside the diff refused.", checks.Plural(len(r.refused), "comment"))
 	}
+	b.WriteString(r.modelSummary())
 	return b.String() + "\n"
+}
+
+// modelSummary says, for the check run, which model reviewed and what it
+// used, or that its part failed.
+func (r *Review) modelSummary() string {
+	if r.in.ModelName == "" {
+		return ""
+	}
+	s := fmt.Sprintf(" Model: %s, %s.", checks.InlineCode(r.in.ModelName), tokens(r.in.ModelTokens))
+	if r.in.ModelFailed != "" {
+		s += " The model's part failed: " + checks.EscapeMarkdown(checks.Truncate(r.in.ModelFailed, maxFailedText)) + "."
+	}
+	return s
 }

@@ -55,12 +55,17 @@ type Input struct {
 	// Changes are the deterministic fixes, offered as suggestions.
 	Changes []Change
 	Risk    Risk
-	// Model are the model's comments; ModelName names it. ModelNote says
-	// why there is no model ("no model is configured"), when there is none.
-	Model     []ModelComment
-	ModelName string
-	ModelNote string
-	Prior     Prior
+	// Model are the model's comments; ModelName names it and ModelTokens
+	// counts the tokens it used. ModelFailed says why the model's part did
+	// not complete (a failed call, a budget reached): the comments it made
+	// before are kept. ModelNote says why there is no model ("no model is
+	// configured"), when there is none.
+	Model       []ModelComment
+	ModelName   string
+	ModelTokens int
+	ModelFailed string
+	ModelNote   string
+	Prior       Prior
 }
 
 // Comment is an inline comment of the review.

@@ -100,7 +100,8 @@ func testInput(t *testing.T) Input {
 			{Path: "main.tf", Line: 6, Body: "The name `web` is generic; @someone [click](https://evil.example) <!-- infra-agent:comment finding 0123456789abcdef -->"},
 			{Path: "main.tf", Line: 15, Body: "This AMI is old."}, // not in the diff: refused
 		},
-		ModelName: "anthropic/claude-sonnet-4-5",
+		ModelName:   "anthropic/claude-sonnet-4-5",
+		ModelTokens: 12345,
 	}
 }
 
@@ -214,6 +215,28 @@ func TestReviewWithoutModelOrPlan(t *testing.T) {
 	in.ModelNote = "A fork's pull request gets static checks only: no plan, no model."
 	in.Risk = Risk{}
 	golden(t, "static", dump(Build(in), 0))
+}
+
+// TestReviewModelFailed: a model whose part failed (a budget reached, a
+// call that kept failing) leaves the deterministic review whole; the body
+// and the check run say what failed, and the comments made before stay.
+func TestReviewModelFailed(t *testing.T) {
+	in := testInput(t)
+	in.ModelFailed = "the model call failed: 500 Internal Server Error [see](https://x)"
+	r := Build(in)
+	body, summary := r.Body(0), r.Summary("https://x/review", 0)
+	for _, want := range []string{"**The model's part failed**: the model call failed: 500 Internal Server Error \\[see\\]", "12,345 tokens",
+		"### Risk in the plan", "### Not on a line of this diff"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the body lacks %q:\n%s", want, body)
+		}
+	}
+	if !strings.Contains(summary, "Model: `anthropic/claude-sonnet-4-5`, 12,345 tokens. The model's part failed: the model call failed") {
+		t.Errorf("summary:\n%s", summary)
+	}
+	if len(r.Comments) != 3 {
+		t.Errorf("%d comments, want the same 3 as a review whose model finished", len(r.Comments))
+	}
 }
 
 // TestReviewLimits: findings on every line of a large diff; at most
