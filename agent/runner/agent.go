@@ -69,15 +69,23 @@ func (j *job) runAgent(ctx context.Context) (change, trigger, error) {
 		return change{}, trig, err
 	}
 	j.setProgress("running the agent")
-	res, err := loop.Run(ctx, j.task(trig), loop.Options{
-		Dir: src, Config: j.cfg, Policy: engine, PolicyPaths: policyPaths, Model: client, Static: s.Fork,
-		Terraform: terraform.Options{Binary: j.terraformBinary(), PluginCacheDir: envValue(j.environ(), "TF_PLUGIN_CACHE_DIR"), Environ: j.o.Environ},
-		Audit:     audit.New(logWriter{zerolog.Ctx(ctx)}, s.ID, fmt.Sprint(s.RunID)),
-	})
+	res, err := loop.Run(ctx, j.task(trig), j.agentOptions(ctx, src, engine, policyPaths, client))
 	if err != nil {
 		return change{}, trig, fmt.Errorf("the agent: %w", err)
 	}
 	return changeOf(res, s.Actor), trig, nil
+}
+
+// agentOptions are the agent's options on the checkout src: this job's
+// configuration, policies, terraform and model, its audit trail in the
+// job's log.
+func (j *job) agentOptions(ctx context.Context, src string, engine *policy.Engine, policyPaths []string, client model.Client) loop.Options {
+	s := j.spec
+	return loop.Options{
+		Dir: src, Config: j.cfg, Policy: engine, PolicyPaths: policyPaths, Model: client, Static: s.Fork,
+		Terraform: j.terraformOptions(),
+		Audit:     audit.New(logWriter{zerolog.Ctx(ctx)}, s.ID, fmt.Sprint(s.RunID)),
+	}
 }
 
 // modelClient is the model through the server's proxy, or none: a fork's
@@ -149,22 +157,32 @@ func (j *job) workspace(ctx context.Context) (string, *policy.Engine, []string, 
 	if err != nil || engine == nil {
 		return src, nil, nil, err
 	}
-	var paths []string
-	for _, p := range j.cfg.Policy.Paths {
-		if _, err := os.Stat(filepath.Join(pol, filepath.FromSlash(p))); err == nil {
-			paths = append(paths, filepath.Join(pol, filepath.FromSlash(p)))
-		}
-	}
-	return src, engine, paths, nil
+	return src, engine, j.policyFiles(pol, engine), nil
 }
 
-// terraformBinary is the binary the job runs: --terraform, else the
-// repository's terraform.binary.
-func (j *job) terraformBinary() string {
-	if j.o.Terraform != "" {
-		return j.o.Terraform
+// policyFiles lists the configured policy paths found under dir, for the
+// digest the model reads; none without an engine.
+func (j *job) policyFiles(dir string, engine *policy.Engine) []string {
+	if engine == nil {
+		return nil
 	}
-	return j.cfg.Terraform.Binary
+	var paths []string
+	for _, p := range j.cfg.Policy.Paths {
+		if _, err := os.Stat(filepath.Join(dir, filepath.FromSlash(p))); err == nil {
+			paths = append(paths, filepath.Join(dir, filepath.FromSlash(p)))
+		}
+	}
+	return paths
+}
+
+// terraformOptions say which terraform the job runs (--terraform, else the
+// repository's terraform.binary) and with which environment.
+func (j *job) terraformOptions() terraform.Options {
+	binary := j.o.Terraform
+	if binary == "" {
+		binary = j.cfg.Terraform.Binary
+	}
+	return terraform.Options{Binary: binary, PluginCacheDir: envValue(j.environ(), "TF_PLUGIN_CACHE_DIR"), Environ: j.o.Environ}
 }
 
 // logWriter writes the agent's audit trail (JSON lines) into the job's log.

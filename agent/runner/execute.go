@@ -14,7 +14,6 @@ import (
 	"github.com/infra-agent/infra-agent/agent/pipeline"
 	"github.com/infra-agent/infra-agent/agent/policy"
 	"github.com/infra-agent/infra-agent/agent/publish"
-	"github.com/infra-agent/infra-agent/agent/terraform"
 	"github.com/infra-agent/infra-agent/checks"
 	"github.com/infra-agent/infra-agent/wire"
 )
@@ -90,8 +89,11 @@ type checked struct {
 	report checks.Report
 	runs   publish.Runs
 	pubErr error
-	// src is the checkout of the job's head.
-	src string
+	// src is the checkout of the job's head; engine its policies (nil:
+	// none), from policyPaths.
+	src         string
+	engine      *policy.Engine
+	policyPaths []string
 }
 
 // validate fetches the source and the default branch's policies and runs the
@@ -124,12 +126,8 @@ func (j *job) validate(ctx context.Context) (checked, error) {
 	if err != nil {
 		return checked{}, err
 	}
-	binary := j.o.Terraform
-	if binary == "" {
-		binary = j.cfg.Terraform.Binary
-	}
 	opts := pipeline.Options{
-		Terraform: terraform.Options{Binary: binary, PluginCacheDir: envValue(j.environ(), "TF_PLUGIN_CACHE_DIR"), Environ: j.o.Environ},
+		Terraform: j.terraformOptions(),
 		Policy:    engine,
 		Static:    s.Fork,
 		Progress: func(root string, step checks.StepName, status checks.StepStatus) {
@@ -144,7 +142,7 @@ func (j *job) validate(ctx context.Context) (checked, error) {
 	}
 	j.setProgress("publishing the results")
 	pubErr := pub.Finish(ctx, runs, report)
-	return checked{report: report, runs: runs, pubErr: pubErr, src: src}, nil
+	return checked{report: report, runs: runs, pubErr: pubErr, src: src, engine: engine, policyPaths: j.policyFiles(pol, engine)}, nil
 }
 
 // policies fetches the Rego policies from the default branch, never from the

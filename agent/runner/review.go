@@ -4,10 +4,13 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"path"
+	"path/filepath"
 	"strings"
 
 	"github.com/rs/zerolog"
 
+	"github.com/infra-agent/infra-agent/agent/loop"
 	"github.com/infra-agent/infra-agent/agent/publish"
 	"github.com/infra-agent/infra-agent/checks"
 	"github.com/infra-agent/infra-agent/checks/review"
@@ -62,17 +65,63 @@ func (j *job) postReview(ctx context.Context, rv *publish.Reviewer, c checked) (
 	}
 	in := review.Input{
 		JobID: s.ID, HeadSHA: s.HeadSHA, Report: c.report, Diff: diff, Prior: prior,
-		Risk:      review.RiskOf(c.report, iamType),
-		ModelNote: "No model is configured for reviews.",
+		Risk: review.RiskOf(c.report, iamType),
 	}
-	if s.Fork {
-		in.ModelNote = "A fork's pull request gets static checks only: no plan, no secrets, no model."
-	}
+	j.modelReview(ctx, c, diff, &in)
 	r := review.Build(in)
 	if posted, err = rv.Post(ctx, r, prior); err != nil {
 		return posted, "", "", err
 	}
 	return posted, r.Title(), r.Summary(posted.URL, posted.HideFailed), nil
+}
+
+// modelReview runs the review model, when the job has one, on a copy of the
+// checkout with read-only tools and its own budget, and puts what it came to
+// in the review. Its failure is the review's to report, never the job's: the
+// deterministic review is posted whatever the model did.
+func (j *job) modelReview(ctx context.Context, c checked, diff review.Diff, in *review.Input) {
+	if j.spec.Fork {
+		in.ModelNote = "A fork's pull request gets static checks only: no plan, no secrets, no model."
+		return
+	}
+	client, err := j.modelClient()
+	switch {
+	case err != nil:
+		in.ModelNote = "The model could not be set up: " + checks.Redact(err.Error()) + "."
+		return
+	case client == nil:
+		in.ModelNote = "No model is configured for reviews."
+		return
+	}
+	j.setProgress("the model's review")
+	task := j.task(trigger{})
+	task.Trigger.DiffSummary = diff.Summary()
+	opts := j.agentOptions(ctx, c.src, c.engine, c.policyPaths, client)
+	opts.Baseline = &c.report // validated and published already: not planned again
+	res, err := loop.Run(ctx, task, opts)
+	if err != nil {
+		zerolog.Ctx(ctx).Warn().Err(err).Msg("the model's review")
+	}
+	modelPart(in, client.Name(), res, err)
+}
+
+// modelPart puts the review model's outcome in the review: its comments
+// (the review keeps those on lines of the diff, marked as its opinion, and
+// counts the others), its name and tokens, and why its part failed. A
+// review's result needs review only when the model's part did not complete:
+// a call that kept failing, a budget reached.
+func modelPart(in *review.Input, name string, res loop.Result, err error) {
+	in.ModelName, in.ModelTokens = name, res.Tokens.Total()
+	for _, c := range res.ReviewComments {
+		in.Model = append(in.Model, review.ModelComment{Path: path.Clean(filepath.ToSlash(c.Path)), Line: c.Line, Body: c.Body})
+	}
+	why := res.NeedsReview
+	if err != nil {
+		why = append([]string{err.Error()}, why...)
+	}
+	if len(why) > 0 {
+		in.ModelFailed = checks.Redact(strings.Join(why, "; "))
+	}
 }
 
 // graphQLURL is the job's GraphQL API: the one the server named, else the
