@@ -1,6 +1,7 @@
 package loop_test
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 	"sync"
@@ -73,6 +74,24 @@ func TestReviewFromTheCallersBaseline(t *testing.T) {
 	}
 	if reqs := h.srv.Requests(); len(reqs) == 0 || !strings.Contains(string(reqs[0].Body), "a finding only the caller") {
 		t.Errorf("the model's brief lacks the caller's finding")
+	}
+}
+
+// TestReviewCommentsCapped: a review model gets at most 20 comments; the
+// 21st is refused, and the 20 are kept.
+func TestReviewCommentsCapped(t *testing.T) {
+	t.Parallel()
+	var calls []fakemodel.Call
+	for i := range 21 {
+		calls = append(calls, call("comment", map[string]any{"path": "envs/app/main.tf", "line": 1, "body": fmt.Sprintf("remark %d", i+1)}))
+	}
+	h := newHarness(t, "app", fakemodel.Turns(fakemodel.Turn{Calls: calls}, finish("Done.")))
+	h.opts.Baseline = &checks.Report{Roots: []checks.RootResult{{Dir: "envs/app"}}}
+	res := h.run(wire.KindReview, "")
+	steps := h.trajectory().Find(fakemodel.Match{Tool: "comment"})
+	if len(res.ReviewComments) != 20 || len(steps) != 21 || steps[19].Error || !steps[20].Error ||
+		!strings.Contains(steps[20].Result, "at most 20 comments") {
+		t.Errorf("%d comments kept; the 21st answered %q", len(res.ReviewComments), steps[len(steps)-1].Result)
 	}
 }
 
