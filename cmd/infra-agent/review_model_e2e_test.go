@@ -2,6 +2,7 @@ package main
 
 import (
 	"net/http"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -56,6 +57,8 @@ func TestReviewWithModel(t *testing.T) {
 		fakemodel.Turn{Calls: []fakemodel.Call{{Name: "finish", Args: map[string]any{"summary": "Two remarks."}}}},
 	))
 	w := newModelReviewWorld(t, model)
+	dump := filepath.Join(t.TempDir(), "terraform.dump")
+	w.tf = fakeTerraform(t, w.tf, dump)
 	jobID, log := w.reviewWithModel(t)
 
 	reviews := w.fake.Reviews(e2eOwner, e2eRepo, e2ePR)
@@ -106,6 +109,10 @@ func TestReviewWithModel(t *testing.T) {
 	}
 	if !strings.Contains(log, `"type":"refusal"`) || !strings.Contains(log, `"tool":"write_file"`) {
 		t.Errorf("the refusal is not in the job's audit trail:\n%s", log)
+	}
+	// The model's review starts from the validation the check runs published: the root is planned once.
+	if data, err := os.ReadFile(dump); err != nil || strings.Count(string(data), "--- plan") != 1 {
+		t.Errorf("terraform plan ran %d times, want once (%v)", strings.Count(string(data), "--- plan"), err)
 	}
 	if n := len(w.fake.GitCommits(e2eOwner, e2eRepo)); n != 0 {
 		t.Errorf("%d commits: a review never writes", n)
