@@ -6,11 +6,14 @@ import (
 	"net/url"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/rs/zerolog"
 
+	"github.com/infra-agent/infra-agent/agent/fixes"
 	"github.com/infra-agent/infra-agent/agent/loop"
+	"github.com/infra-agent/infra-agent/agent/model"
 	"github.com/infra-agent/infra-agent/agent/publish"
 	"github.com/infra-agent/infra-agent/checks"
 	"github.com/infra-agent/infra-agent/checks/review"
@@ -67,7 +70,7 @@ func (j *job) postReview(ctx context.Context, rv *publish.Reviewer, c checked) (
 		JobID: s.ID, HeadSHA: s.HeadSHA, Report: c.report, Diff: diff, Prior: prior,
 		Risk: review.RiskOf(c.report, iamType),
 	}
-	j.modelReview(ctx, c, diff, &in)
+	j.agentReview(ctx, c, diff, &in)
 	r := review.Build(in)
 	if posted, err = rv.Post(ctx, r, prior); err != nil {
 		return posted, "", "", err
@@ -75,34 +78,74 @@ func (j *job) postReview(ctx context.Context, rv *publish.Reviewer, c checked) (
 	return posted, r.Title(), r.Summary(posted.URL, posted.HideFailed), nil
 }
 
-// modelReview runs the review model, when the job has one, on a copy of the
-// checkout with read-only tools and its own budget, and puts what it came to
-// in the review. Its failure is the review's to report, never the job's: the
-// deterministic review is posted whatever the model did.
-func (j *job) modelReview(ctx context.Context, c checked, diff review.Diff, in *review.Input) {
-	if j.spec.Fork {
-		in.ModelNote = "A fork's pull request gets static checks only: no plan, no secrets, no model."
-		return
-	}
-	client, err := j.modelClient()
-	switch {
-	case err != nil:
+// agentReview runs the agent's review kind on a copy of the checkout: the
+// deterministic fixes (terraform fmt, the fixes the policies declare) become
+// the review's suggestions, and the review model, when the job has one, may
+// comment with read-only tools and its own budget. Its failure is the
+// review's to report, never the job's: the deterministic review is posted
+// whatever the agent did.
+func (j *job) agentReview(ctx context.Context, c checked, diff review.Diff, in *review.Input) {
+	client, err := j.reviewModel(in)
+	if err != nil {
 		in.ModelNote = "The model could not be set up: " + checks.Redact(err.Error()) + "."
-		return
-	case client == nil:
-		in.ModelNote = "No model is configured for reviews."
-		return
 	}
-	j.setProgress("the model's review")
+	j.setProgress("the agent's review")
 	task := j.task(trigger{})
 	task.Trigger.DiffSummary = diff.Summary()
 	opts := j.agentOptions(ctx, c.src, c.engine, c.policyPaths, client)
 	opts.Baseline = &c.report // validated and published already: not planned again
 	res, err := loop.Run(ctx, task, opts)
 	if err != nil {
-		zerolog.Ctx(ctx).Warn().Err(err).Msg("the model's review")
+		zerolog.Ctx(ctx).Warn().Err(err).Msg("the agent's review")
 	}
-	modelPart(in, client.Name(), res, err)
+	in.Changes = suggestions(res)
+	if client != nil {
+		modelPart(in, client.Name(), res, err)
+	}
+}
+
+// reviewModel is the review's model client, or nil with the review's note
+// saying why there is none.
+func (j *job) reviewModel(in *review.Input) (model.Client, error) {
+	if j.spec.Fork {
+		in.ModelNote = "A fork's pull request gets static checks only: no plan, no secrets, no model."
+		return nil, nil
+	}
+	client, err := j.modelClient()
+	if err == nil && client == nil {
+		in.ModelNote = "No model is configured for reviews."
+	}
+	return client, err
+}
+
+// suggestions are the files the review's deterministic fixes changed, each
+// with the fixes that changed it, for the review to offer as suggestions. A
+// suggestion edits lines of a file that exists: new and deleted files are
+// left out.
+func suggestions(res loop.Result) []review.Change {
+	var out []review.Change
+	for _, f := range res.Files {
+		if f.Deleted || f.Original == nil {
+			continue
+		}
+		c := review.Change{Path: path.Clean(filepath.ToSlash(f.Path)), Before: f.Original, After: f.Content}
+		for _, a := range res.Deterministic {
+			if !slices.Contains(a.Files, f.Path) {
+				continue
+			}
+			fix := review.Fix{Kind: review.FixFmt}
+			if a.Kind == fixes.KindPolicy {
+				rule := a.Finding.Rule
+				if a.Finding.Namespace != "" {
+					rule = a.Finding.Namespace + "." + rule
+				}
+				fix = review.Fix{Kind: review.FixPolicy, Line: a.Finding.Line, Rule: rule, Description: a.Description}
+			}
+			c.Fixes = append(c.Fixes, fix)
+		}
+		out = append(out, c)
+	}
+	return out
 }
 
 // modelPart puts the review model's outcome in the review: its comments

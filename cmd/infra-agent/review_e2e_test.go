@@ -316,3 +316,38 @@ func TestReviewAppliedThen502(t *testing.T) {
 		t.Errorf("the job's check run: %q\n%s", cr.Output.Title, cr.Output.Summary)
 	}
 }
+
+// TestReviewSuggestsDeterministicFixes: a pull request whose new block is
+// not formatted → the review, without a model, offers terraform fmt's fix
+// as a one-click suggestion on the lines of the diff, and nothing is
+// committed.
+func TestReviewSuggestsDeterministicFixes(t *testing.T) {
+	head := strings.Repeat("c3", 20)
+	dir := filepath.Join("testdata", "review")
+	w := newRunnerWorldTrees(t, map[string]string{"main": filepath.Join(dir, "main"), head: filepath.Join(dir, "head3")},
+		nil, map[string]string{"INFRA_AGENT_HEARTBEAT_TIMEOUT": "15m"})
+	w.pushPR(head)
+	if got := deliver(t, w.srv.url, "pull_request", "delivery-pr-opened", prPayload(t, "opened", head), e2eSecret); got != 200 {
+		t.Fatalf("webhook status %d", got)
+	}
+	jobID, runID := w.dispatched(t, 1)
+	w.runJob(t, jobID, runID)
+
+	if reviews := w.fake.Reviews(e2eOwner, e2eRepo, e2ePR); len(reviews) != 1 {
+		t.Fatalf("%d reviews, want 1", len(reviews))
+	}
+	var suggestion string
+	for _, c := range w.fake.ReviewComments(e2eOwner, e2eRepo, e2ePR) {
+		if c.Path == "main.tf" && strings.Contains(c.Body, "```suggestion") {
+			suggestion = c.Body
+		}
+	}
+	if !strings.Contains(suggestion, "    name   = \"logs\"\n    public = false") {
+		t.Fatalf("no terraform fmt suggestion on main.tf; comments: %+v", w.fake.ReviewComments(e2eOwner, e2eRepo, e2ePR))
+	}
+	for _, c := range w.restCalls() {
+		if strings.Contains(c, "/git/") {
+			t.Errorf("a review wrote to the repository: %s", c)
+		}
+	}
+}
