@@ -1,10 +1,12 @@
 package writeback
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"fmt"
 	"net/http"
+	"unicode/utf8"
 
 	"github.com/google/go-github/v62/github"
 )
@@ -92,10 +94,11 @@ func (c *Client) branchHead(ctx context.Context, branch string) (sha string, fou
 	return ref.GetObject().GetSHA(), true, nil
 }
 
-// commit writes the change's blobs, a tree on baseTree, and a commit whose
-// parent is parent. Blobs and trees are content-addressed, so trying them
-// again is harmless; a commit created twice leaves an unreferenced object,
-// never a second commit on a branch.
+// commit writes the change's binary files as blobs, a tree on baseTree with
+// the text files' content inline, and a commit whose parent is parent. Blobs
+// and trees are content-addressed, so trying them again is harmless; a
+// commit created twice leaves an unreferenced object, never a second commit
+// on a branch.
 func (c *Client) commit(ctx context.Context, baseTree, parent string, ch Change) (Commit, error) {
 	entries := make([]*github.TreeEntry, 0, len(ch.Files))
 	for _, f := range ch.Files {
@@ -104,7 +107,13 @@ func (c *Client) commit(ctx context.Context, baseTree, parent string, ch Change)
 			mode = "100755"
 		}
 		e := &github.TreeEntry{Path: github.String(f.Path), Mode: github.String(mode), Type: github.String("blob")}
-		if !f.Deleted {
+		switch {
+		case f.Deleted:
+		case inlineText(f.Content):
+			// GitHub writes the blob of a tree entry's content itself: one
+			// request fewer per file than a blob of its own.
+			e.Content = github.String(string(f.Content))
+		default:
 			sha, err := c.blob(ctx, f)
 			if err != nil {
 				return Commit{}, err
@@ -137,6 +146,17 @@ func (c *Client) commit(ctx context.Context, baseTree, parent string, ch Change)
 		return Commit{}, err
 	}
 	return Commit{SHA: out.GetSHA(), URL: out.GetHTMLURL()}, nil
+}
+
+// maxInline bounds the content sent inside a tree request: larger files go
+// as blobs of their own, so one request never carries several large files.
+const maxInline = 256 << 10
+
+// inlineText reports whether content can travel as a tree entry's content:
+// a JSON string, so only valid UTF-8 (anything else would be altered on the
+// way) and no NUL byte (binary, which goes base64-encoded as a blob).
+func inlineText(content []byte) bool {
+	return len(content) <= maxInline && utf8.Valid(content) && !bytes.ContainsRune(content, 0)
 }
 
 func (c *Client) blob(ctx context.Context, f File) (string, error) {

@@ -1,6 +1,7 @@
 package writeback_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"net/http"
@@ -13,11 +14,16 @@ import (
 	"github.com/infra-agent/infra-agent/agent/writeback"
 )
 
+// logo is binary: not valid UTF-8, with NUL bytes. It cannot travel as a
+// JSON string, so it goes as a base64 blob of its own.
+var logo = []byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\xff\x00")
+
 var fix = writeback.Change{
 	Files: []writeback.File{
 		{Path: "main.tf", Content: []byte("good\n")},
 		{Path: "old.tf", Deleted: true},
 		{Path: "modules/x/new.tf", Content: []byte("new\n")},
+		{Path: "files/logo.png", Content: logo},
 	},
 	Message: "fix: 1 finding\n\nInfra-Agent-Job: j1\n",
 }
@@ -33,7 +39,8 @@ func TestPushCommitsOnTheJobsHead(t *testing.T) {
 		t.Fatalf("commits = %+v, want one on %s with the message", commits, head)
 	}
 	files := commits[0].Files
-	if string(files["main.tf"]) != "good\n" || string(files["modules/x/new.tf"]) != "new\n" || files["old.tf"] != nil || len(files) != 2 {
+	if string(files["main.tf"]) != "good\n" || string(files["modules/x/new.tf"]) != "new\n" || files["old.tf"] != nil ||
+		!bytes.Equal(files["files/logo.png"], logo) || len(files) != 3 {
 		t.Errorf("files = %q", files)
 	}
 	if !strings.HasPrefix(commits[0].Author, "infra-agent[bot] <") {
@@ -46,7 +53,8 @@ func TestPushCommitsOnTheJobsHead(t *testing.T) {
 		t.Errorf("commit URL %q", c.URL)
 	}
 	r := "/repos/" + owner + "/" + repoName
-	want := []string{"GET " + r + "/branches/topic", "POST " + r + "/git/blobs", "POST " + r + "/git/blobs",
+	// The text files travel inside the tree request; the binary one as a blob.
+	want := []string{"GET " + r + "/branches/topic", "POST " + r + "/git/blobs",
 		"POST " + r + "/git/trees", "POST " + r + "/git/commits", "PATCH " + r + "/git/refs/heads/topic"}
 	if got := w.calls(); !slices.Equal(got, want) {
 		t.Errorf("calls:\n  %s\nwant:\n  %s", strings.Join(got, "\n  "), strings.Join(want, "\n  "))

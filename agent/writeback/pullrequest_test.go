@@ -42,7 +42,7 @@ func TestOpenPullRequest(t *testing.T) {
 		t.Errorf("commits = %+v", commits)
 	}
 	r := "/repos/" + owner + "/" + repoName
-	want := []string{"GET " + r + "/git/commits/" + base, "POST " + r + "/git/blobs", "POST " + r + "/git/trees",
+	want := []string{"GET " + r + "/git/commits/" + base, "POST " + r + "/git/trees",
 		"POST " + r + "/git/commits", "POST " + r + "/git/refs", "POST " + r + "/pulls"}
 	if got := w.calls(); !slices.Equal(got, want) {
 		t.Errorf("calls:\n  %s\nwant:\n  %s", strings.Join(got, "\n  "), strings.Join(want, "\n  "))

@@ -1,7 +1,8 @@
 // Package writeback puts an agent's change on GitHub with the job's scoped
-// token: a commit on a pull request's branch through the Git Data API (blobs,
-// tree, commit, then a fast-forward-only ref update whose parent is the
-// commit the job worked on), or a new branch and a pull request for a
+// token: a commit on a pull request's branch through the Git Data API (a
+// tree with the text files inline and blobs for binary ones, commit, then a
+// fast-forward-only ref update whose parent is the commit the job worked
+// on), or a new branch and a pull request for a
 // remediation; and it reads how the target branch is protected, so the
 // caller can fall back to suggestions where nothing would stop an
 // unreviewed merge.

@@ -162,10 +162,10 @@ func TestFixEndToEnd(t *testing.T) {
 		// server, the claim (4): repository ids, configuration and fallback, the check run in progress
 		"GET " + r, "GET " + r + "/contents/.github/infra-agent.yml", "GET /repos/" + e2eOwner + "/.github",
 		"PATCH " + r + fmt.Sprintf("/check-runs/%d", cr.ID),
-		// runner (8): source at the head, the default branch's policies, the base branch's protection, the head
-		// (moved? its tree), blob, tree, commit, fast-forward
+		// runner (7): source at the head, the default branch's policies, the base branch's protection, the head
+		// (moved? its tree), the tree with the file's content inline, commit, fast-forward
 		"GET " + r + "/tarball/" + head, "GET " + r + "/tarball/refs/heads/main", "GET " + r + "/branches/main",
-		"GET " + r + "/branches/topic", "POST " + r + "/git/blobs", "POST " + r + "/git/trees", "POST " + r + "/git/commits",
+		"GET " + r + "/branches/topic", "POST " + r + "/git/trees", "POST " + r + "/git/commits",
 		"PATCH " + r + "/git/refs/heads/topic",
 		// server, the complete (2): revocation, the check run concluded
 		"DELETE /installation/token", "PATCH " + r + fmt.Sprintf("/check-runs/%d", cr.ID),

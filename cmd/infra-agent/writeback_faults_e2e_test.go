@@ -65,9 +65,9 @@ func TestFixWriteBackFaults(t *testing.T) {
 			}},
 		{name: "502 after GitHub applied the commit", pushed: true, conclusion: "success",
 			fault: func(f *fakegithub.Server) { f.FailNextAfterApplying("POST", "/git/commits$", 1, http.StatusBadGateway) }},
-		{name: "secondary rate limit on a blob", pushed: true, conclusion: "success",
+		{name: "secondary rate limit on the tree", pushed: true, conclusion: "success",
 			fault: func(f *fakegithub.Server) {
-				f.FailNext("POST", "/git/blobs$", 1, http.StatusForbidden, http.Header{"Retry-After": {"1"}})
+				f.FailNext("POST", "/git/trees$", 1, http.StatusForbidden, http.Header{"Retry-After": {"1"}})
 			}},
 		{name: "5xx on every tree", pushed: false, conclusion: "failure", summary: "creating the tree",
 			fault: func(f *fakegithub.Server) { f.FailNext("POST", "/git/trees$", 10, http.StatusInternalServerError, nil) }},
