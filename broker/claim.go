@@ -80,9 +80,21 @@ func (b *Broker) doClaim(ctx context.Context, jobID, raw string) (wire.ClaimResp
 	return b.bind(ctx, client, job, id, cfg, source)
 }
 
-// checkRepository asks GitHub for the job's repository: it must still have
-// the job's id and belong to the token's owner id.
+// checkRepository checks that the token's owner is the job's repository's.
+// The owner's id came with the signed webhook and is stored with the job, so
+// no request is needed: the token's repository id is the job's already
+// (bindIdentity), a rename or a transfer since the webhook changes the
+// workflow ref or the owner id the token names, and the token minted next
+// is scoped to the job's repository id, which a deleted repository no longer
+// has. A job stored before the owner's id was (OwnerID 0) asks GitHub for
+// the repository: it must still have the job's id and the token's owner id.
 func (b *Broker) checkRepository(ctx context.Context, client *github.Client, job store.Job, id identity) *refusal {
+	if job.OwnerID != 0 {
+		if job.OwnerID != id.ownerID {
+			return refuse(http.StatusForbidden, "the token's owner id %d is not the repository owner's %d", id.ownerID, job.OwnerID)
+		}
+		return nil
+	}
 	repo, _, err := client.Repositories.Get(ctx, job.Owner, job.Repo)
 	if err != nil {
 		var er *github.ErrorResponse

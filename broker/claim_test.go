@@ -34,6 +34,9 @@ func TestClaimRefusals(t *testing.T) {
 		setup  func(w *world, j store.Job)
 		status int
 		reason string
+		// legacy: the job was stored before jobs held their owner's id, so
+		// the claim reads the repository from GitHub.
+		legacy bool
 	}{
 		{name: "no token", token: func(*world, store.Job) string { return "" }, status: 401, reason: "no Actions OIDC token"},
 		{name: "not a JWT", token: func(*world, store.Job) string { return "garbage" }, status: 401, reason: "malformed"},
@@ -81,7 +84,30 @@ func TestClaimRefusals(t *testing.T) {
 			c.RepositoryID = "3003" // acme/infra deleted and created again
 			return w.oidc.Mint(c)
 		}},
-		{name: "repository re-created since the job", status: 403, reason: "now has id 3003",
+		{name: "repository renamed since the job", status: 403, reason: "is not acme/infra/.github/workflows/infra-agent.yml@refs/heads/main",
+			token: func(w *world, j store.Job) string {
+				c := w.claims(j)
+				c.Repository = "acme/renamed"
+				c.WorkflowRef = "acme/renamed/.github/workflows/infra-agent.yml@refs/heads/main"
+				c.JobWorkflowRef = c.WorkflowRef
+				return w.oidc.Mint(c)
+			}},
+		{name: "other owner id, job stored without its owner's", status: 403, reason: "owner id", legacy: true,
+			token: func(w *world, j store.Job) string {
+				c := w.claims(j)
+				c.RepositoryOwnerID = "999"
+				return w.oidc.Mint(c)
+			}},
+		{name: "repository re-created since the job", status: 503, reason: "not accessible to the parent installation (1001)",
+			setup: func(w *world, j store.Job) {
+				// The token is scoped to the job's repository id, which
+				// nothing has any more: GitHub refuses to mint it.
+				w.fake.ExpectViolations()
+				w.fake.AddRepo(fakegithub.Repo{ID: 3003, Owner: owner, Name: repo, DefaultBranch: "main", InstallationID: 1})
+			},
+			token: func(w *world, j store.Job) string { return w.oidc.Mint(w.claims(j)) }},
+		{name: "repository re-created since the job, job stored without its owner's id", status: 403, reason: "now has id 3003",
+			legacy: true,
 			setup: func(w *world, j store.Job) {
 				w.fake.AddRepo(fakegithub.Repo{ID: 3003, Owner: owner, Name: repo, DefaultBranch: "main", InstallationID: 1})
 			},
@@ -133,7 +159,11 @@ func TestClaimRefusals(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			w := newWorld(t, nil)
-			job := w.newJob(wire.KindPlan)
+			newJob := w.newJob
+			if tt.legacy {
+				newJob = w.newLegacyJob
+			}
+			job := newJob(wire.KindPlan)
 			if tt.setup != nil {
 				tt.setup(w, job)
 			}

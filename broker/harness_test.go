@@ -111,11 +111,23 @@ func (w *world) ctx() context.Context {
 // dispatched job.
 func (w *world) newJob(kind wire.Kind) store.Job {
 	w.t.Helper()
+	return w.submitJob(kind, w.fake.UserID(owner))
+}
+
+// newLegacyJob is newJob for a job stored before jobs held the id of their
+// repository's owner.
+func (w *world) newLegacyJob(kind wire.Kind) store.Job {
+	w.t.Helper()
+	return w.submitJob(kind, 0)
+}
+
+func (w *world) submitJob(kind wire.Kind, ownerID int64) store.Job {
+	w.t.Helper()
 	id := w.fake.AddComment(owner, repo, pr, fakegithub.Comment{User: "alice", Body: "/agent " + string(kind)})
 	err := w.svc.Submit(w.ctx(), jobs.Task{
 		Action: jobs.ActionRun, Kind: kind, Command: string(kind), Source: jobs.SourceIssueComment, SourceID: id,
 		DeliveryID: fmt.Sprintf("delivery-%d", id), TriggeredAt: time.Now(), InstallationID: 1, RepoID: repoID,
-		Owner: owner, Repo: repo, DefaultBranch: "main", Number: pr, IsPR: true, Actor: "alice", ActorType: "User",
+		OwnerID: ownerID, Owner: owner, Repo: repo, DefaultBranch: "main", Number: pr, IsPR: true, Actor: "alice", ActorType: "User",
 	})
 	if err != nil {
 		w.t.Fatalf("submitting /agent %s: %v", kind, err)
@@ -190,7 +202,7 @@ func (w *world) newJobSupersedes(t *testing.T) {
 	if err := w.svc.Submit(w.ctx(), jobs.Task{
 		Action: jobs.ActionRun, Kind: wire.KindPlan, Command: "plan", Source: jobs.SourceIssueComment, SourceID: id,
 		DeliveryID: fmt.Sprintf("delivery-%d", id), TriggeredAt: time.Now(), InstallationID: 1, RepoID: repoID,
-		Owner: owner, Repo: repo, DefaultBranch: "main", Number: pr, IsPR: true, Actor: "alice", ActorType: "User",
+		OwnerID: w.fake.UserID(owner), Owner: owner, Repo: repo, DefaultBranch: "main", Number: pr, IsPR: true, Actor: "alice", ActorType: "User",
 	}); err != nil {
 		t.Fatal(err)
 	}

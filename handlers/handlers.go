@@ -89,6 +89,7 @@ func newTask(src jobs.Source, deliveryID string, inst *github.Installation, repo
 		DeliveryID:     deliveryID,
 		InstallationID: inst.GetID(),
 		RepoID:         repo.GetID(),
+		OwnerID:        repo.GetOwner().GetID(),
 		Owner:          repo.GetOwner().GetLogin(),
 		Repo:           repo.GetName(),
 		DefaultBranch:  repo.GetDefaultBranch(),

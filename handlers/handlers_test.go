@@ -30,12 +30,12 @@ type deliveryCase struct {
 
 // helloWorld is the repository of the octokit payloads that carry installation 1.
 func helloWorld(src jobs.Source) jobs.Task {
-	return jobs.Task{Source: src, InstallationID: 1, RepoID: 186853002, Owner: "Codertocat", Repo: "Hello-World", DefaultBranch: "master"}
+	return jobs.Task{Source: src, InstallationID: 1, RepoID: 186853002, OwnerID: 21031067, Owner: "Codertocat", Repo: "Hello-World", DefaultBranch: "master"}
 }
 
 // atlantisTests is the repository of the Atlantis payloads (installation added).
 func atlantisTests(src jobs.Source) jobs.Task {
-	return jobs.Task{Source: src, InstallationID: testInstallation, RepoID: 136474117, Owner: "runatlantis", Repo: "atlantis-tests", DefaultBranch: "main"}
+	return jobs.Task{Source: src, InstallationID: testInstallation, RepoID: 136474117, OwnerID: 1034429, Owner: "runatlantis", Repo: "atlantis-tests", DefaultBranch: "main"}
 }
 
 // prComment is a comment by runatlantis on runatlantis/atlantis-tests#1.
@@ -72,7 +72,7 @@ func forkReview() jobs.Task {
 	return jobs.Task{
 		Action: jobs.ActionRun, Kind: wire.KindReview, Source: jobs.SourcePullRequest, Event: "opened", SourceID: 1435068971,
 		TriggeredAt:    time.Date(2023, 7, 14, 17, 4, 29, 0, time.UTC),
-		InstallationID: testInstallation, RepoID: 564251933, Owner: "listendev", Repo: "lstn", DefaultBranch: "main",
+		InstallationID: testInstallation, RepoID: 564251933, OwnerID: 103680976, Owner: "listendev", Repo: "lstn", DefaultBranch: "main",
 		Number: 217, IsPR: true,
 		HeadSHA: "5864e328f129b98726813940b5bfa44707963bdc", HeadRef: "build/pkg", HeadRepo: "leodido/lstn", BaseRef: "main", Fork: true,
 		Actor: "leodido", ActorType: "User",

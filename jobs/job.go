@@ -123,7 +123,7 @@ func (s *Service) jobRow(ctx context.Context, client *github.Client, t Task, cfg
 	now := s.now()
 	return store.Job{
 		TriggerKey: triggerKey(t), DeliveryID: t.DeliveryID, InstallationID: t.InstallationID, RepoID: t.RepoID,
-		Owner: t.Owner, Repo: t.Repo, Number: t.Number, Kind: t.Kind, State: store.JobQueued,
+		OwnerID: t.OwnerID, Owner: t.Owner, Repo: t.Repo, Number: t.Number, Kind: t.Kind, State: store.JobQueued,
 		HeadSHA: headSHA, HeadRef: t.HeadRef, BaseRef: t.BaseRef, DefaultBranch: t.DefaultBranch, Fork: t.Fork,
 		Actor: t.Actor, TriggerSource: string(t.Source), TriggerID: t.SourceID, Instructions: t.Instructions,
 		Workflow: cfg.Workflow, TriggeredAt: t.TriggeredAt, CreatedAt: now, UpdatedAt: now,

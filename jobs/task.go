@@ -54,6 +54,7 @@ type Task struct {
 
 	InstallationID int64
 	RepoID         int64
+	OwnerID        int64 // the repository owner's id
 	Owner          string
 	Repo           string
 	DefaultBranch  string

@@ -24,7 +24,7 @@ const jobColumns = `id, trigger_key, delivery_id, installation_id, repo_id, owne
 	kind, state, head_sha, head_ref, base_ref, default_branch, fork, actor, trigger_source,
 	trigger_id, instructions, workflow, check_run_id, dispatch_attempts, run_id,
 	superseded_by, detail, created_at, updated_at, heartbeat_at, triggered_at, check_run_done, cancelled_by,
-	step_owner, step_until`
+	step_owner, step_until, owner_id`
 
 // rowScanner is *sql.Row or *sql.Rows.
 type rowScanner interface {
@@ -41,7 +41,7 @@ func scanJob(r rowScanner) (Job, error) {
 		&j.Number, &kind, &state, &j.HeadSHA, &j.HeadRef, &j.BaseRef, &j.DefaultBranch, &j.Fork,
 		&j.Actor, &j.TriggerSource, &j.TriggerID, &j.Instructions, &j.Workflow, &j.CheckRunID,
 		&j.DispatchAttempts, &j.RunID, &j.SupersededBy, &j.Detail, &created, &updated, &heartbeat, &triggered,
-		&j.CheckRunDone, &j.CancelledBy, &j.StepOwner, &stepUntil)
+		&j.CheckRunDone, &j.CancelledBy, &j.StepOwner, &stepUntil, &j.OwnerID)
 	if err != nil {
 		return Job{}, err
 	}
@@ -183,7 +183,7 @@ func (s *sqlStore) createJobOnce(ctx context.Context, j Job, limit *JobLimit) (J
 			return fmt.Errorf("superseding jobs of %s/%s#%d: %w", j.Owner, j.Repo, j.Number, err)
 		}
 		res, err := tx.ExecContext(ctx, `INSERT INTO jobs (`+jobColumns+`)
-			VALUES (`+placeholders(1, 33)+`)
+			VALUES (`+placeholders(1, 34)+`)
 			ON CONFLICT (trigger_key) DO NOTHING`, jobArgs(j)...)
 		if err != nil {
 			return fmt.Errorf("inserting job %s: %w", j.TriggerKey, err)
@@ -257,7 +257,7 @@ func jobArgs(j Job) []any {
 		string(j.Kind), string(j.State), j.HeadSHA, j.HeadRef, j.BaseRef, j.DefaultBranch, j.Fork, j.Actor,
 		j.TriggerSource, j.TriggerID, j.Instructions, j.Workflow, j.CheckRunID, j.DispatchAttempts, j.RunID,
 		j.SupersededBy, j.Detail, nanos(j.CreatedAt), nanos(j.UpdatedAt), nanos(j.HeartbeatAt), nanos(j.TriggeredAt),
-		j.CheckRunDone, j.CancelledBy, j.StepOwner, nanos(j.StepUntil)}
+		j.CheckRunDone, j.CancelledBy, j.StepOwner, nanos(j.StepUntil), j.OwnerID}
 }
 
 func sortJobs(jobs []Job) {

@@ -111,6 +111,7 @@ type Job struct {
 	DeliveryID     string
 	InstallationID int64
 	RepoID         int64
+	OwnerID        int64 // the repository owner's id; 0 for jobs created before it was recorded
 	Owner          string
 	Repo           string
 	Number         int // pull request or issue number

@@ -76,9 +76,9 @@ func TestAutofixEndToEnd(t *testing.T) {
 		!strings.Contains(commits[0].Message, "Infra-Agent-Model: anthropic/") || strings.Contains(commits[0].Message, "Infra-Agent-Tokens: 0\n") {
 		t.Fatalf("commits = %+v, want the model's fix with its model and tokens", commits)
 	}
-	// The REST calls of an automatic fix with a model, server (12) and runner (9) together (the README quotes the count).
-	if got := w.restCalls(); len(got) != 21 {
-		t.Errorf("%d REST calls, want 21:\n  %s", len(got), strings.Join(got, "\n  "))
+	// The REST calls of an automatic fix with a model, server (11) and runner (9) together (the README quotes the count).
+	if got := w.restCalls(); len(got) != 20 {
+		t.Errorf("%d REST calls, want 20:\n  %s", len(got), strings.Join(got, "\n  "))
 	}
 	if cr := w.jobCheckRun(t, wire.KindFix); cr.Conclusion != "success" {
 		t.Errorf("check run = %s %q\n%s", cr.Conclusion, cr.Output.Title, cr.Output.Summary)

@@ -90,6 +90,7 @@ func BenchmarkRunnerOverhead(b *testing.B) {
 		fake.AddComment(e2eOwner, e2eRepo, e2ePR, fakegithub.Comment{ID: commentID, User: e2eOwner, Body: "/agent plan"})
 		body := payload(b, "atlantis__githubIssueCommentEvent.json", map[string]any{
 			"installation.id": 1, "comment.body": "/agent plan", "comment.id": commentID,
+			"repository.owner.id": fakegithub.UserID(e2eOwner),
 		})
 		if got := deliver(b, srv.url, "issue_comment", fmt.Sprintf("bench-%d", i), body, e2eSecret); got != 200 {
 			b.Fatalf("webhook status %d", got)

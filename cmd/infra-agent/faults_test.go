@@ -83,7 +83,7 @@ func runFaults(t *testing.T, bin, db string, replicas int) {
 		triggers = append(triggers, fmt.Sprintf("issue_comment:%d", id))
 		guid := fmt.Sprintf("fault-%02d", i)
 		gh.payloads[guid] = payload(t, "atlantis__githubIssueCommentEvent.json", map[string]any{
-			"installation.id": 1, "comment.id": id, "comment.body": body,
+			"installation.id": 1, "comment.id": id, "comment.body": body, "repository.owner.id": fakegithub.UserID(e2eOwner),
 			"comment.created_at": time.Now().UTC().Format(time.RFC3339),
 		})
 		gh.deliver(servers[i%replicas], guid)

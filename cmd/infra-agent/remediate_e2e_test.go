@@ -87,9 +87,9 @@ func TestRemediationEndToEnd(t *testing.T) {
 	if len(toks) != 1 || toks[0].Permissions["issues"] != wire.Write || !toks[0].Revoked {
 		t.Errorf("tokens = %+v", toks)
 	}
-	// The REST calls of a remediation, server (10) and runner (10) together (the README quotes the count).
-	if got := w.restCalls(); len(got) != 20 {
-		t.Errorf("%d REST calls, want 20:\n  %s", len(got), strings.Join(got, "\n  "))
+	// The REST calls of a remediation, server (9) and runner (10) together (the README quotes the count).
+	if got := w.restCalls(); len(got) != 19 {
+		t.Errorf("%d REST calls, want 19:\n  %s", len(got), strings.Join(got, "\n  "))
 	}
 	checkManifest(t, w.fake)
 }

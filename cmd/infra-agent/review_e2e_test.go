@@ -49,6 +49,7 @@ func prPayload(t *testing.T, action, head string) []byte {
 	return payload(t, "atlantis__githubPullRequestOpenedEvent.json", map[string]any{
 		"action": action, "installation.id": 1, "number": e2ePR, "pull_request.number": e2ePR,
 		"pull_request.head.sha": head, "pull_request.head.ref": "topic", "pull_request.base.ref": "main",
+		"repository.owner.id": fakegithub.UserID(e2eOwner),
 	})
 }
 
@@ -183,8 +184,8 @@ func TestReviewCalls(t *testing.T) {
 			// server, the webhook: configuration, changed paths, the job's check run, dispatch
 			"GET " + repo + "/contents/.github/infra-agent.yml", "GET " + repo + "/pulls/1/files",
 			"POST " + repo + "/check-runs", "POST " + repo + "/actions/workflows/infra-agent.yml/dispatches",
-			// server, the claim: repository ids, configuration, the job's check run in progress
-			"GET " + repo, "GET " + repo + "/contents/.github/infra-agent.yml", "PATCH " + run(first),
+			// server, the claim: configuration, the job's check run in progress
+			"GET " + repo + "/contents/.github/infra-agent.yml", "PATCH " + run(first),
 			// runner: source, policies, plan and policy check runs
 			"GET " + repo + "/tarball/" + head, "GET " + repo + "/tarball/refs/heads/main",
 			"POST " + repo + "/check-runs", "POST " + repo + "/check-runs", "PATCH " + run(first+1), "PATCH " + run(first+2),
@@ -227,6 +228,7 @@ func TestReviewForkStatic(t *testing.T) {
 		"action": "opened", "installation.id": 1, "number": e2ePR, "pull_request.number": e2ePR,
 		"pull_request.head.sha": reviewHead1, "pull_request.head.ref": "topic", "pull_request.base.ref": "main",
 		"pull_request.head.repo.id": 4242, "pull_request.head.repo.full_name": "forker/" + e2eRepo,
+		"repository.owner.id": fakegithub.UserID(e2eOwner),
 	})
 	if got := deliver(t, w.srv.url, "pull_request", "delivery-fork", body, e2eSecret); got != 200 {
 		t.Fatalf("webhook status %d", got)

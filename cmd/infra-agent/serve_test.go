@@ -173,8 +173,9 @@ func payload(t testing.TB, name string, edits map[string]any) []byte {
 
 func commentPayload(t testing.TB, body string) []byte {
 	return payload(t, "atlantis__githubIssueCommentEvent.json", map[string]any{
-		"installation.id": 1,
-		"comment.body":    body,
+		"installation.id":     1,
+		"comment.body":        body,
+		"repository.owner.id": fakegithub.UserID(e2eOwner),
 	})
 }
 

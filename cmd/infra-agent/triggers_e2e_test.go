@@ -58,8 +58,8 @@ func TestFixFromAReviewCommentEndToEnd(t *testing.T) {
 			if got := appComments(w.fake, e2ePR); len(got) != 0 {
 				t.Errorf("pull request comments %q besides the thread", got)
 			}
-			// The REST calls of a fix asked on a line, server (15) and runner together (the README quotes them).
-			if want := map[bool]int{true: 24, false: 21}[protect]; len(w.restCalls()) != want {
+			// The REST calls of a fix asked on a line, server (14) and runner together (the README quotes them).
+			if want := map[bool]int{true: 23, false: 20}[protect]; len(w.restCalls()) != want {
 				t.Errorf("%d REST calls, want %d:\n  %s", len(w.restCalls()), want, strings.Join(w.restCalls(), "\n  "))
 			}
 		})

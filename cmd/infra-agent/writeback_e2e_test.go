@@ -159,8 +159,9 @@ func TestFixEndToEnd(t *testing.T) {
 		"GET " + r + "/collaborators/" + e2eOwner + "/permission", "GET " + r + "/pulls/1",
 		"GET " + r + "/branches/topic", "GET " + r + "/rules/branches/topic", "POST " + r + "/check-runs",
 		"POST " + r + "/issues/comments/396926483/reactions", "POST " + r + "/actions/workflows/infra-agent.yml/dispatches",
-		// server, the claim (4): repository ids, configuration and fallback, the check run in progress
-		"GET " + r, "GET " + r + "/contents/.github/infra-agent.yml", "GET /repos/" + e2eOwner + "/.github",
+		// server, the claim (3): configuration and fallback, the check run in progress (the repository's ids came
+		// with the webhook)
+		"GET " + r + "/contents/.github/infra-agent.yml", "GET /repos/" + e2eOwner + "/.github",
 		"PATCH " + r + fmt.Sprintf("/check-runs/%d", cr.ID),
 		// runner (7): source at the head, the default branch's policies, the base branch's protection, the head
 		// (moved? its tree), the tree with the file's content inline, commit, fast-forward

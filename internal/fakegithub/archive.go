@@ -164,4 +164,8 @@ func (s *Server) SetFiles(owner, repo, ref string, files map[string][]byte) {
 }
 
 // UserID returns the id the fake gives a user or organisation login (the owner.id of its repositories).
-func (s *Server) UserID(login string) int64 { return stableID("user", login) }
+func (s *Server) UserID(login string) int64 { return UserID(login) }
+
+// UserID returns the id every fake gives a user or organisation login, for payloads built before a fake exists:
+// a webhook's repository.owner.id must be the owner's id in the fake, as on GitHub.
+func UserID(login string) int64 { return stableID("user", login) }
