@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"net/http"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -93,6 +94,19 @@ func (w *runnerWorld) restCalls() []string {
 	return calls
 }
 
+// notModified are the REST calls GitHub answered 304 Not Modified: a
+// conditional request whose cached answer still held, which GitHub does not
+// count against the rate limit.
+func (w *runnerWorld) notModified() []string {
+	var out []string
+	for _, r := range w.fake.Requests() {
+		if r.Status == http.StatusNotModified {
+			out = append(out, r.Method+" "+r.Path)
+		}
+	}
+	return out
+}
+
 // TestFixEndToEnd: `/agent fix` on a pull request whose base branch is
 // protected → one commit on the pull request's branch, made with the job's
 // token, parent the job's head, fast-forward, with the trailers → the fix
@@ -174,7 +188,48 @@ func TestFixEndToEnd(t *testing.T) {
 	if got := w.restCalls(); !slices.Equal(got, want) {
 		t.Errorf("REST calls of /agent fix (%d):\n  %s\nwant (%d):\n  %s", len(got), strings.Join(got, "\n  "), len(want), strings.Join(want, "\n  "))
 	}
+	// Without a configuration every read is a 404, which no cache holds: all count against the rate limit.
+	if got := w.notModified(); len(got) != 0 {
+		t.Errorf("calls answered 304: %q, want none", got)
+	}
 	checkManifest(t, w.fake)
+}
+
+// TestFixCallsWithTheRepositorysConfiguration: the same `/agent fix` in a
+// repository that has its own configuration, the usual case: no organisation
+// fallback, and the claim's read of the configuration is a conditional
+// request that GitHub answers 304 (not counted against the rate limit).
+func TestFixCallsWithTheRepositorysConfiguration(t *testing.T) {
+	w := newFixWorld(t, true, "version: 1\n")
+	head, _ := w.fake.Branch(e2eOwner, e2eRepo, "topic")
+	jobID, runID := w.trigger(t, "issue_comment", "delivery-fix", commentPayload(t, "/agent fix"))
+	w.runJob(t, jobID, runID)
+	if commits := w.fake.GitCommits(e2eOwner, e2eRepo); len(commits) != 1 {
+		t.Fatalf("%d commits, want 1", len(commits))
+	}
+	cr := w.jobCheckRun(t, wire.KindFix)
+	r := "/repos/" + e2eOwner + "/" + e2eRepo
+	config := "GET " + r + "/contents/.github/infra-agent.yml"
+	want := []string{
+		// server, the webhook (8)
+		config, "GET " + r + "/collaborators/" + e2eOwner + "/permission", "GET " + r + "/pulls/1",
+		"GET " + r + "/branches/topic", "GET " + r + "/rules/branches/topic", "POST " + r + "/check-runs",
+		"POST " + r + "/issues/comments/396926483/reactions", "POST " + r + "/actions/workflows/infra-agent.yml/dispatches",
+		// server, the claim (2)
+		config, "PATCH " + r + fmt.Sprintf("/check-runs/%d", cr.ID),
+		// runner (6)
+		"GET " + r + "/tarball/" + head, "GET " + r + "/tarball/refs/heads/main", "GET " + r + "/branches/main",
+		"GET " + r + "/branches/topic", "POST " + r + "/git/trees", "POST " + r + "/git/commits",
+		"PATCH " + r + "/git/refs/heads/topic",
+		// server, the complete (2)
+		"DELETE /installation/token", "PATCH " + r + fmt.Sprintf("/check-runs/%d", cr.ID),
+	}
+	if got := w.restCalls(); !slices.Equal(got, want) {
+		t.Errorf("REST calls of /agent fix (%d):\n  %s\nwant (%d):\n  %s", len(got), strings.Join(got, "\n  "), len(want), strings.Join(want, "\n  "))
+	}
+	if got := w.notModified(); !slices.Equal(got, []string{config}) {
+		t.Errorf("calls answered 304: %q, want the claim's read of the configuration alone", got)
+	}
 }
 
 // ourRepository are the edits that move an octokit payload to the test

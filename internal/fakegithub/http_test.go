@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"slices"
 	"strconv"
 	"sync"
 	"testing"
@@ -39,6 +40,15 @@ func TestConditionalRequests(t *testing.T) {
 	third, _ := call(t, s, "GET", "/repos/acme/infra", auth, nil, http.Header{"If-None-Match": {`W/"stale"`}})
 	if third.StatusCode != http.StatusOK {
 		t.Errorf("GET with a stale ETag: %d, want 200", third.StatusCode)
+	}
+	var statuses []int
+	for _, r := range s.Requests() {
+		if r.Path == "/repos/acme/infra" {
+			statuses = append(statuses, r.Status)
+		}
+	}
+	if !slices.Equal(statuses, []int{200, 304, 200}) {
+		t.Errorf("recorded statuses %v, want [200 304 200]", statuses)
 	}
 }
 

@@ -13,7 +13,7 @@ func (s *Server) Requests() []Request {
 	out := make([]Request, len(s.st.requests))
 	for i, r := range s.st.requests {
 		out[i] = Request{Method: r.Method, Path: r.Path, Query: maps.Clone(r.Query), Header: r.Header.Clone(),
-			Body: slices.Clone(r.Body), Permissions: slices.Clone(r.Permissions)}
+			Body: slices.Clone(r.Body), Permissions: slices.Clone(r.Permissions), Status: r.Status}
 	}
 	return out
 }

@@ -81,6 +81,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		s.st.violations = append(s.st.violations, fmt.Sprintf("%s %s: %s", r.Method, r.URL.Path, rep.violation))
 	}
 	out, header := s.encode(r, rep, rateKey)
+	s.st.requests[len(s.st.requests)-1].Status = out.status
 	s.mu.Unlock()
 
 	for k, v := range header {

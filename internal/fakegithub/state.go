@@ -117,6 +117,9 @@ type Request struct {
 	// installation token called ("checks:write", ...; one of them suffices);
 	// nil for App-authenticated and unknown operations.
 	Permissions []string
+	// Status is the status the fake answered with; 304 Not Modified (a
+	// conditional request that matched) does not count against the rate limit.
+	Status int
 }
 
 // HookDelivery is a webhook delivery listed by GET /app/hook/deliveries.
