@@ -217,7 +217,7 @@ func TestFixCallsWithTheRepositorysConfiguration(t *testing.T) {
 		"POST " + r + "/issues/comments/396926483/reactions", "POST " + r + "/actions/workflows/infra-agent.yml/dispatches",
 		// server, the claim (2)
 		config, "PATCH " + r + fmt.Sprintf("/check-runs/%d", cr.ID),
-		// runner (6)
+		// runner (7)
 		"GET " + r + "/tarball/" + head, "GET " + r + "/tarball/refs/heads/main", "GET " + r + "/branches/main",
 		"GET " + r + "/branches/topic", "POST " + r + "/git/trees", "POST " + r + "/git/commits",
 		"PATCH " + r + "/git/refs/heads/topic",
