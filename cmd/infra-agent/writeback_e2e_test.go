@@ -164,27 +164,9 @@ func TestFixEndToEnd(t *testing.T) {
 	}
 	// The REST calls of a `/agent fix` that changes one file, server and
 	// runner together, from the webhook to the revocation (the README quotes
-	// the count).
+	// the count). No configuration: each read falls back to the organisation's.
 	r := "/repos/" + e2eOwner + "/" + e2eRepo
-	want := []string{
-		// server, the webhook (9): configuration and its organisation fallback, permission, pull request, the head
-		// branch's protection (no push to a protected head), check run, 👀, dispatch
-		"GET " + r + "/contents/.github/infra-agent.yml", "GET /repos/" + e2eOwner + "/.github",
-		"GET " + r + "/collaborators/" + e2eOwner + "/permission", "GET " + r + "/pulls/1",
-		"GET " + r + "/branches/topic", "GET " + r + "/rules/branches/topic", "POST " + r + "/check-runs",
-		"POST " + r + "/issues/comments/396926483/reactions", "POST " + r + "/actions/workflows/infra-agent.yml/dispatches",
-		// server, the claim (3): configuration and fallback, the check run in progress (the repository's ids came
-		// with the webhook)
-		"GET " + r + "/contents/.github/infra-agent.yml", "GET /repos/" + e2eOwner + "/.github",
-		"PATCH " + r + fmt.Sprintf("/check-runs/%d", cr.ID),
-		// runner (7): source at the head, the default branch's policies, the base branch's protection, the head
-		// (moved? its tree), the tree with the file's content inline, commit, fast-forward
-		"GET " + r + "/tarball/" + head, "GET " + r + "/tarball/refs/heads/main", "GET " + r + "/branches/main",
-		"GET " + r + "/branches/topic", "POST " + r + "/git/trees", "POST " + r + "/git/commits",
-		"PATCH " + r + "/git/refs/heads/topic",
-		// server, the complete (2): revocation, the check run concluded
-		"DELETE /installation/token", "PATCH " + r + fmt.Sprintf("/check-runs/%d", cr.ID),
-	}
+	want := fixCalls(head, cr.ID, "GET "+r+"/contents/.github/infra-agent.yml", "GET /repos/"+e2eOwner+"/.github")
 	if got := w.restCalls(); !slices.Equal(got, want) {
 		t.Errorf("REST calls of /agent fix (%d):\n  %s\nwant (%d):\n  %s", len(got), strings.Join(got, "\n  "), len(want), strings.Join(want, "\n  "))
 	}
@@ -193,6 +175,27 @@ func TestFixEndToEnd(t *testing.T) {
 		t.Errorf("calls answered 304: %q, want none", got)
 	}
 	checkManifest(t, w.fake)
+}
+
+// fixCalls are the REST calls of a `/agent fix` that pushes one file, from
+// the webhook to the check run's conclusion, given the calls of one read of
+// the configuration.
+func fixCalls(head string, checkRun int64, config ...string) []string {
+	r := "/repos/" + e2eOwner + "/" + e2eRepo
+	run := "PATCH " + r + fmt.Sprintf("/check-runs/%d", checkRun)
+	// server, the webhook: configuration, permission, pull request, the head branch's protection (no push to a
+	// protected head), check run, 👀, dispatch
+	calls := append(slices.Clone(config), "GET "+r+"/collaborators/"+e2eOwner+"/permission", "GET "+r+"/pulls/1",
+		"GET "+r+"/branches/topic", "GET "+r+"/rules/branches/topic", "POST "+r+"/check-runs",
+		"POST "+r+"/issues/comments/396926483/reactions", "POST "+r+"/actions/workflows/infra-agent.yml/dispatches")
+	// server, the claim: configuration, the check run in progress (the repository's ids came with the webhook)
+	calls = append(append(calls, config...), run)
+	// runner: source at the head, the default branch's policies, the base branch's protection, the head (moved?
+	// its tree), the tree with the file's content inline, commit, fast-forward
+	calls = append(calls, "GET "+r+"/tarball/"+head, "GET "+r+"/tarball/refs/heads/main", "GET "+r+"/branches/main",
+		"GET "+r+"/branches/topic", "POST "+r+"/git/trees", "POST "+r+"/git/commits", "PATCH "+r+"/git/refs/heads/topic")
+	// server, the complete: revocation, the check run concluded
+	return append(calls, "DELETE /installation/token", run)
 }
 
 // TestFixCallsWithTheRepositorysConfiguration: the same `/agent fix` in a
@@ -208,22 +211,8 @@ func TestFixCallsWithTheRepositorysConfiguration(t *testing.T) {
 		t.Fatalf("%d commits, want 1", len(commits))
 	}
 	cr := w.jobCheckRun(t, wire.KindFix)
-	r := "/repos/" + e2eOwner + "/" + e2eRepo
-	config := "GET " + r + "/contents/.github/infra-agent.yml"
-	want := []string{
-		// server, the webhook (8)
-		config, "GET " + r + "/collaborators/" + e2eOwner + "/permission", "GET " + r + "/pulls/1",
-		"GET " + r + "/branches/topic", "GET " + r + "/rules/branches/topic", "POST " + r + "/check-runs",
-		"POST " + r + "/issues/comments/396926483/reactions", "POST " + r + "/actions/workflows/infra-agent.yml/dispatches",
-		// server, the claim (2)
-		config, "PATCH " + r + fmt.Sprintf("/check-runs/%d", cr.ID),
-		// runner (7)
-		"GET " + r + "/tarball/" + head, "GET " + r + "/tarball/refs/heads/main", "GET " + r + "/branches/main",
-		"GET " + r + "/branches/topic", "POST " + r + "/git/trees", "POST " + r + "/git/commits",
-		"PATCH " + r + "/git/refs/heads/topic",
-		// server, the complete (2)
-		"DELETE /installation/token", "PATCH " + r + fmt.Sprintf("/check-runs/%d", cr.ID),
-	}
+	config := "GET /repos/" + e2eOwner + "/" + e2eRepo + "/contents/.github/infra-agent.yml"
+	want := fixCalls(head, cr.ID, config)
 	if got := w.restCalls(); !slices.Equal(got, want) {
 		t.Errorf("REST calls of /agent fix (%d):\n  %s\nwant (%d):\n  %s", len(got), strings.Join(got, "\n  "), len(want), strings.Join(want, "\n  "))
 	}
