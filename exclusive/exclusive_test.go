@@ -179,7 +179,9 @@ func (s *stalling) AcquireLease(ctx context.Context, name, owner string, until t
 // (the database hangs) or was lost is cancelled before the lease lapses,
 // so it never runs beside the pass of the replica that takes over.
 func TestPassStopsWhenItsLeaseLapses(t *testing.T) {
-	const lease = 600 * time.Millisecond
+	// The pass is cancelled a sixth of the lease before it lapses: long
+	// enough here for the pass to see it on a loaded machine.
+	const lease = 3 * time.Second
 	for _, lost := range []bool{false, true} {
 		st := &stalling{Store: open(t, filepath.Join(t.TempDir(), "db.sqlite"))}
 		ctx, cancel := context.WithCancel(context.Background())
@@ -202,7 +204,7 @@ func TestPassStopsWhenItsLeaseLapses(t *testing.T) {
 		var from time.Time
 		select {
 		case from = <-started:
-		case <-time.After(5 * time.Second):
+		case <-time.After(10 * time.Second):
 			t.Fatal("the pass never started")
 		}
 		select {
@@ -210,7 +212,7 @@ func TestPassStopsWhenItsLeaseLapses(t *testing.T) {
 			if d := at.Sub(from); d >= lease {
 				t.Errorf("lost %v: the pass ran %s, past its %s lease", lost, d, lease)
 			}
-		case <-time.After(5 * time.Second):
+		case <-time.After(10 * time.Second):
 			t.Fatalf("lost %v: the pass kept running after its lease lapsed", lost)
 		}
 		cancel()
