@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/infra-agent/infra-agent/intake"
+	"github.com/infra-agent/infra-agent/internal/benchkit"
 	"github.com/infra-agent/infra-agent/internal/testkit"
 	"github.com/infra-agent/infra-agent/store"
 )
@@ -46,8 +47,11 @@ type signedPayload struct {
 // from benchClients concurrent senders, each sending its next delivery when
 // the previous one was acknowledged. Every 200 is sent after the delivery was
 // committed with synchronous=FULL (see store/sqlite.go). It reports
-// deliveries per second, the p50/p99 time to acknowledgement, and the mean
-// group commit (deliveries per commit, milliseconds per commit).
+// deliveries per second, the p50/p99 time to acknowledgement, the mean group
+// commit (deliveries per commit, milliseconds per commit), and beside them the
+// fsync latency of the database's directory, timed before and after the run:
+// the commit waits for it, so the figures mean little without it. It refuses
+// a directory in memory (tmpfs).
 //
 //	go test ./intake -run '^$' -bench Intake -benchtime 20000x
 func BenchmarkIntake(b *testing.B) {
@@ -57,7 +61,9 @@ func BenchmarkIntake(b *testing.B) {
 		payloads = append(payloads, signedPayload{body, testkit.Sign(testSecret, body)})
 	}
 	ctx := context.Background()
-	st, err := store.Open(ctx, filepath.Join(b.TempDir(), "infra-agent.db"))
+	dir := b.TempDir()
+	disk := benchkit.ProbeBenchDisk(b, dir)
+	st, err := store.Open(ctx, filepath.Join(dir, "infra-agent.db"))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -89,6 +95,7 @@ func BenchmarkIntake(b *testing.B) {
 	b.ReportMetric(quantile(0.50), "p50-ms")
 	b.ReportMetric(quantile(0.99), "p99-ms")
 	reportCommits(b, reg)
+	disk.Merge(benchkit.ProbeBenchDisk(b, dir)).Report(b)
 
 	// Every acknowledged delivery runs, including any the queue deferred to
 	// the sweeper.
