@@ -19,6 +19,7 @@ test:
 # The committed benchmarks whose figures the README quotes.
 bench: terraform
 	PATH="$(CURDIR)/.tools:$$PATH" go test -run '^$$' -bench 'Intake' -benchtime 20000x ./intake/
+	PATH="$(CURDIR)/.tools:$$PATH" go test -run '^$$' -bench 'ServeIntake' -benchtime 1x -count 3 ./cmd/infra-agent/
 	PATH="$(CURDIR)/.tools:$$PATH" go test -run '^$$' -bench 'VersusCLI' -benchtime 5x ./agent/policy/
 	PATH="$(CURDIR)/.tools:$$PATH" go test -run '^$$' -bench 'RenderPlan10k$$|VersusTerraformShow' -benchtime 5x ./checks/
 	PATH="$(CURDIR)/.tools:$$PATH" go test -run '^$$' -bench 'SavedPlanToResults' -benchtime 5x ./agent/pipeline/
