@@ -49,9 +49,10 @@ type signedPayload struct {
 // committed with synchronous=FULL (see store/sqlite.go). It reports
 // deliveries per second, the p50/p99 time to acknowledgement, the mean group
 // commit (deliveries per commit, milliseconds per commit), and beside them the
-// fsync latency of the database's directory, timed before and after the run:
-// the commit waits for it, so the figures mean little without it. It refuses
-// a directory in memory (tmpfs).
+// fsync latency of the database's directory, timed before and after the run
+// (the commit waits for it, so the figures mean little without it), and the
+// machine's load average when the run began. It refuses a directory in memory
+// (tmpfs).
 //
 //	go test ./intake -run '^$' -bench Intake -benchtime 20000x
 func BenchmarkIntake(b *testing.B) {
@@ -61,6 +62,7 @@ func BenchmarkIntake(b *testing.B) {
 		payloads = append(payloads, signedPayload{body, testkit.Sign(testSecret, body)})
 	}
 	ctx := context.Background()
+	machine := benchkit.ReadMachine()
 	dir := b.TempDir()
 	disk := benchkit.ProbeBenchDisk(b, dir)
 	st, err := store.Open(ctx, filepath.Join(dir, "infra-agent.db"))
@@ -96,6 +98,7 @@ func BenchmarkIntake(b *testing.B) {
 	b.ReportMetric(quantile(0.99), "p99-ms")
 	reportCommits(b, reg)
 	disk.Merge(benchkit.ProbeBenchDisk(b, dir)).Report(b)
+	machine.Report(b)
 
 	// Every acknowledged delivery runs, including any the queue deferred to
 	// the sweeper.

@@ -60,8 +60,8 @@ var benchPayloads = []string{
 //     acknowledged delivery id is looked up in its database.
 //
 // Beside the figures: the fsync latency of the database's directory, timed
-// before and after the run (the benchmark refuses tmpfs), and serve's mean
-// group commit. Each sub-benchmark runs a warm-up of benchWarmup first.
+// before and after the run (the benchmark refuses tmpfs), the machine's load
+// average when the run began, and serve's mean group commit. Each sub-benchmark runs a warm-up of benchWarmup first.
 //
 //	go test ./cmd/infra-agent -run '^$' -bench ServeIntake -benchtime 1x -count 3
 //
@@ -80,6 +80,7 @@ func BenchmarkServeIntake(b *testing.B) {
 	fake := fakegithub.New(b)
 	serveBin := buildServe(b)
 	b.Run("go-githubapp-in-memory", func(b *testing.B) {
+		machine := benchkit.ReadMachine()
 		dir := b.TempDir()
 		disk := benchkit.ProbeBenchDisk(b, dir)
 		srv := startBenchServer(b, exec.Command(os.Args[0], "-test.run=^$"), fake, dir, roleBaseline)
@@ -87,8 +88,10 @@ func BenchmarkServeIntake(b *testing.B) {
 		srv.stop(b)
 		r.Report(b)
 		disk.Merge(benchkit.ProbeBenchDisk(b, dir)).Report(b)
+		machine.Report(b)
 	})
 	b.Run("serve-sqlite", func(b *testing.B) {
+		machine := benchkit.ReadMachine()
 		dir := b.TempDir()
 		disk := benchkit.ProbeBenchDisk(b, dir)
 		cmd, role := exec.Command(serveBin, "serve"), ""
@@ -103,6 +106,7 @@ func BenchmarkServeIntake(b *testing.B) {
 		r.Report(b)
 		commits.report(b)
 		disk.Merge(benchkit.ProbeBenchDisk(b, dir)).Report(b)
+		machine.Report(b)
 		checkRecorded(b, srv.database, r)
 	})
 }
