@@ -45,23 +45,25 @@ var benchPayloads = []string{
 	"octokit__issue_comment__03-created.json",
 }
 
-// BenchmarkServeIntake offers signed issue_comment deliveries to a real
-// server process at a fixed rate from an open-loop generator in this process
-// (requests leave on schedule whatever the latency, so queueing shows in the
-// percentiles), over loopback HTTP, with random delivery ids as GitHub's.
+// BenchmarkServeIntake offers signed issue_comment deliveries at a fixed
+// rate from an open-loop generator in this process (requests leave on
+// schedule whatever the latency, so queueing shows in the percentiles), over
+// loopback HTTP, with random delivery ids as GitHub's, to two server
+// processes in turn, and reports both on one line:
 //
-//   - go-githubapp-in-memory: the baseline, go-githubapp's dispatcher with
-//     its in-memory queue and the same handlers, no database. What is lost
-//     when it stops is lost.
-//   - serve-sqlite: the infra-agent binary, built from this tree, running
-//     serve against the fake GitHub with its SQLite database in a temporary
+//   - baseline-*: go-githubapp's dispatcher with its in-memory queue (serve's
+//     queue size and workers) and the same handlers, no database, started from
+//     the test binary. What it holds when it stops is lost.
+//   - serve-*: the infra-agent binary, built from this tree, running serve
+//     against the fake GitHub with its SQLite database in a temporary
 //     directory: each 200 is sent after the delivery is committed with
 //     synchronous=FULL. After the run the server is stopped and every
-//     acknowledged delivery id is looked up in its database.
+//     delivery it answered 200 is looked up in its database.
 //
-// Beside the figures: the fsync latency of the database's directory, timed
-// before and after the run (the benchmark refuses tmpfs), the machine's load
-// average when the run began, and serve's mean group commit. Each sub-benchmark runs a warm-up of benchWarmup first.
+// Each server gets a warm-up of benchWarmup at the same rate first, not
+// counted. Beside the figures: the fsync latency of the database's directory,
+// timed before and after the runs (the benchmark refuses tmpfs), the
+// machine's load average when they began, and serve's mean group commit.
 //
 //	go test ./cmd/infra-agent -run '^$' -bench ServeIntake -benchtime 1x -count 3
 //
@@ -79,36 +81,30 @@ func BenchmarkServeIntake(b *testing.B) {
 	}
 	fake := fakegithub.New(b)
 	serveBin := buildServe(b)
-	b.Run("go-githubapp-in-memory", func(b *testing.B) {
-		machine := benchkit.ReadMachine()
-		dir := b.TempDir()
-		disk := benchkit.ProbeBenchDisk(b, dir)
-		srv := startBenchServer(b, exec.Command(os.Args[0], "-test.run=^$"), fake, dir, roleBaseline)
-		r := attack(b, srv.url, bodies)
-		srv.stop(b)
-		r.Report(b)
-		disk.Merge(benchkit.ProbeBenchDisk(b, dir)).Report(b)
-		machine.Report(b)
-	})
-	b.Run("serve-sqlite", func(b *testing.B) {
-		machine := benchkit.ReadMachine()
-		dir := b.TempDir()
-		disk := benchkit.ProbeBenchDisk(b, dir)
-		cmd, role := exec.Command(serveBin, "serve"), ""
-		if *benchProfile != "" {
-			cmd, role = exec.Command(os.Args[0], "-test.run=^$"), roleProfiledServe
-			cmd.Env = append(os.Environ(), benchProfileEnv+"="+*benchProfile)
-		}
-		srv := startBenchServer(b, cmd, fake, dir, role)
-		r := attack(b, srv.url, bodies)
-		commits := scrapeCommits(b, srv.url)
-		srv.stop(b)
-		r.Report(b)
-		commits.report(b)
-		disk.Merge(benchkit.ProbeBenchDisk(b, dir)).Report(b)
-		machine.Report(b)
-		checkRecorded(b, srv.database, r)
-	})
+	machine := benchkit.ReadMachine()
+	dir := b.TempDir() // serve's
+	disk := benchkit.ProbeBenchDisk(b, dir)
+
+	srv := startBenchServer(b, exec.Command(os.Args[0], "-test.run=^$"), fake, b.TempDir(), roleBaseline)
+	baseline := attack(b, srv.url, bodies)
+	srv.stop(b)
+
+	cmd, role := exec.Command(serveBin, "serve"), ""
+	if *benchProfile != "" {
+		cmd, role = exec.Command(os.Args[0], "-test.run=^$"), roleProfiledServe
+		cmd.Env = append(os.Environ(), benchProfileEnv+"="+*benchProfile)
+	}
+	srv = startBenchServer(b, cmd, fake, dir, role)
+	serve := attack(b, srv.url, bodies)
+	commits := scrapeCommits(b, srv.url)
+	srv.stop(b)
+	checkRecorded(b, srv.database, serve)
+
+	baseline.Report(b, "baseline-")
+	serve.Report(b, "serve-")
+	commits.report(b)
+	disk.Merge(benchkit.ProbeBenchDisk(b, dir)).Report(b)
+	machine.Report(b)
 }
 
 // load is the measured part of one sub-benchmark: its result and the
@@ -151,7 +147,6 @@ func attack(b *testing.B, url string, bodies [][]byte) load {
 	if _, err := offer(benchWarmup); err != nil {
 		b.Fatalf("warm-up: %v", err)
 	}
-	b.ResetTimer()
 	var total load
 	for range b.N {
 		r, err := offer(*benchDuration)
@@ -161,7 +156,6 @@ func attack(b *testing.B, url string, bodies [][]byte) load {
 		total.Result = total.Result.Merge(r.Result)
 		total.ids = append(total.ids, r.ids...)
 	}
-	b.StopTimer()
 	return total
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -191,21 +192,22 @@ func (r Result) FirstError() error {
 	return nil
 }
 
-// Report puts the run's figures on b's result line: the offered and achieved
-// rates, latency quantiles of the 200 answers, failures and the generator's
-// own send lag. It replaces ns/op, which means nothing for a fixed-rate run.
-func (r Result) Report(b *testing.B) {
+// Report puts the run's figures on b's result line, each unit starting with
+// prefix (several runs can share a line): the offered and achieved rates,
+// latency quantiles of the 200 answers, failures and the generator's own
+// send lag. It replaces ns/op, which means nothing for a fixed-rate run.
+func (r Result) Report(b *testing.B, prefix string) {
 	b.Helper()
 	lat := r.Latencies()
 	b.ReportMetric(0, "ns/op")
-	b.ReportMetric(float64(r.Rate), "offered/s")
-	b.ReportMetric(r.Throughput(), "acked/s")
-	b.ReportMetric(millis(Quantile(lat, 0.5)), "p50-ms")
-	b.ReportMetric(millis(Quantile(lat, 0.99)), "p99-ms")
-	b.ReportMetric(millis(Quantile(lat, 1)), "max-ms")
-	b.ReportMetric(float64(r.Failed()), "failed")
-	b.ReportMetric(millis(Quantile(r.Lags(), 0.99)), "send-lag-p99-ms")
+	b.ReportMetric(float64(r.Rate), prefix+"offered/s")
+	b.ReportMetric(r.Throughput(), prefix+"acked/s")
+	b.ReportMetric(millis(Quantile(lat, 0.5)), prefix+"p50-ms")
+	b.ReportMetric(millis(Quantile(lat, 0.99)), prefix+"p99-ms")
+	b.ReportMetric(millis(Quantile(lat, 1)), prefix+"max-ms")
+	b.ReportMetric(float64(r.Failed()), prefix+"failed")
+	b.ReportMetric(millis(Quantile(r.Lags(), 0.99)), prefix+"send-lag-p99-ms")
 	if err := r.FirstError(); err != nil {
-		b.Logf("%d of %d requests got no 200; the first: %v", r.Failed(), len(r.Hits), err)
+		b.Logf("%s: %d of %d requests got no 200; the first: %v", strings.TrimSuffix(prefix, "-"), r.Failed(), len(r.Hits), err)
 	}
 }
