@@ -63,7 +63,9 @@ var benchPayloads = []string{
 // Each server gets a warm-up of benchWarmup at the same rate first, not
 // counted. Beside the figures: the fsync latency of the database's directory,
 // timed before and after the runs (the benchmark refuses tmpfs), the
-// machine's load average when they began, and serve's mean group commit.
+// machine's load average when they began, serve's mean group commit, and
+// each server's CPU time per delivery (start, warm-up and shutdown
+// included), which depends little on what else runs.
 //
 //	go test ./cmd/infra-agent -run '^$' -bench ServeIntake -benchtime 1x -count 3
 //
@@ -87,7 +89,7 @@ func BenchmarkServeIntake(b *testing.B) {
 
 	srv := startBenchServer(b, exec.Command(os.Args[0], "-test.run=^$"), fake, b.TempDir(), roleBaseline)
 	baseline := attack(b, srv.url, bodies)
-	srv.stop(b)
+	baselineCPU := srv.stop(b)
 
 	cmd, role := exec.Command(serveBin, "serve"), ""
 	if *benchProfile != "" {
@@ -97,21 +99,31 @@ func BenchmarkServeIntake(b *testing.B) {
 	srv = startBenchServer(b, cmd, fake, dir, role)
 	serve := attack(b, srv.url, bodies)
 	commits := scrapeCommits(b, srv.url)
-	srv.stop(b)
+	serveCPU := srv.stop(b)
 	checkRecorded(b, srv.database, serve)
 
 	baseline.Report(b, "baseline-")
+	baseline.reportCPU(b, "baseline-", baselineCPU)
 	serve.Report(b, "serve-")
+	serve.reportCPU(b, "serve-", serveCPU)
 	commits.report(b)
 	disk.Merge(benchkit.ProbeBenchDisk(b, dir)).Report(b)
 	machine.Report(b)
 }
 
-// load is the measured part of one sub-benchmark: its result and the
-// delivery id of each request.
+// load is the measured part of a server's run: its result, the delivery id
+// of each request, and how many deliveries the server was sent in all
+// (warm-up included).
 type load struct {
 	benchkit.Result
-	ids []string
+	ids  []string
+	sent int
+}
+
+// reportCPU puts the server's CPU time per delivery sent on b's result line:
+// unlike the latencies, it hardly depends on what else the machine runs.
+func (l load) reportCPU(b *testing.B, prefix string, cpu time.Duration) {
+	b.ReportMetric(float64(cpu.Microseconds())/float64(l.sent), prefix+"cpu-us/delivery")
 }
 
 // attack warms the server up, then offers the measured load b.N times.
@@ -144,10 +156,11 @@ func attack(b *testing.B, url string, bodies [][]byte) load {
 		}}.Run(ctx)
 		return load{Result: r, ids: ids}, err
 	}
-	if _, err := offer(benchWarmup); err != nil {
+	warm, err := offer(benchWarmup)
+	if err != nil {
 		b.Fatalf("warm-up: %v", err)
 	}
-	var total load
+	total := load{sent: len(warm.Hits)}
 	for range b.N {
 		r, err := offer(*benchDuration)
 		if err != nil {
@@ -155,6 +168,7 @@ func attack(b *testing.B, url string, bodies [][]byte) load {
 		}
 		total.Result = total.Result.Merge(r.Result)
 		total.ids = append(total.ids, r.ids...)
+		total.sent += len(r.Hits)
 	}
 	return total
 }
@@ -267,8 +281,9 @@ func startBenchServer(b *testing.B, cmd *exec.Cmd, fake *fakegithub.Server, dir,
 	return nil
 }
 
-// stop sends SIGTERM, as a process manager does, and waits for a clean exit.
-func (s *benchServer) stop(b *testing.B) {
+// stop sends SIGTERM, as a process manager does, waits for a clean exit and
+// returns the CPU time the process used in all.
+func (s *benchServer) stop(b *testing.B) time.Duration {
 	b.Helper()
 	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		b.Fatalf("stopping the server: %v", err)
@@ -281,6 +296,7 @@ func (s *benchServer) stop(b *testing.B) {
 	case <-time.After(2 * time.Minute):
 		b.Fatalf("the server did not stop within 2 minutes\n%s", s.log())
 	}
+	return s.cmd.ProcessState.UserTime() + s.cmd.ProcessState.SystemTime()
 }
 
 // log returns the end of the server's log, for a failure message.
