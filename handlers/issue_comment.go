@@ -5,6 +5,7 @@ import (
 
 	"github.com/google/go-github/v62/github"
 	"github.com/palantir/go-githubapp/githubapp"
+	"github.com/valyala/fastjson"
 
 	"github.com/infra-agent/infra-agent/command"
 	"github.com/infra-agent/infra-agent/jobs"
@@ -15,6 +16,8 @@ import (
 // request into a task. Only the first command of a comment is acted on.
 type IssueComment struct {
 	Jobs Submitter
+
+	payloads payloadReader
 }
 
 var _ githubapp.EventHandler = (*IssueComment)(nil)
@@ -29,8 +32,48 @@ type commentApp struct {
 	} `json:"comment"`
 }
 
+// Ignorable reports, from the action and the comment's body alone, that the
+// delivery triggers nothing: the comment is not new, or holds no command.
+// Handle would ignore such a delivery for the same reason, whatever the
+// configuration or GitHub's state, so the intake can record it as done
+// without keeping its payload. A payload whose reading is in any doubt is
+// not ignorable; Handle decodes it in full.
+//
+// It differs from Handle in one case only: a payload that go-github cannot
+// decode (GitHub sends none) but that holds no command is ignored, where
+// Handle would fail it.
+func (h *IssueComment) Ignorable(_ string, payload []byte) (reason string, ignorable bool) {
+	h.payloads.read(payload, func(root *fastjson.Value) {
+		reason, ignorable = ignorableComment(root)
+	})
+	return reason, ignorable
+}
+
+func ignorableComment(root *fastjson.Value) (reason string, ignorable bool) {
+	action, ok := textAt(root, "action")
+	if !ok {
+		return "", false
+	}
+	if action != "created" {
+		return "comment " + action, true
+	}
+	body, ok := textAt(root, "comment", "body")
+	if !ok || len(command.Parse(body)) > 0 {
+		return "", false
+	}
+	return "no command", true
+}
+
 // Handle implements githubapp.EventHandler.
 func (h *IssueComment) Handle(ctx context.Context, eventType, deliveryID string, payload []byte) error {
+	if reason, ok := h.Ignorable(eventType, payload); ok {
+		return ignore(ctx, reason)
+	}
+	return h.handleEvent(ctx, eventType, deliveryID, payload)
+}
+
+// handleEvent decodes the whole event and decides.
+func (h *IssueComment) handleEvent(ctx context.Context, eventType, deliveryID string, payload []byte) error {
 	var ev github.IssueCommentEvent
 	if err := decode(eventType, deliveryID, payload, &ev); err != nil {
 		return err

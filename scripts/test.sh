@@ -76,3 +76,4 @@ fuzztime=${FUZZTIME:-15s}
 go test -run '^$' -fuzz '^FuzzParse$' -fuzztime "$fuzztime" ./command/
 go test -run '^$' -fuzz '^FuzzParseRepoConfig$' -fuzztime "$fuzztime" ./config/
 go test -run '^$' -fuzz '^FuzzWebhookIntake$' -fuzztime "$fuzztime" ./intake/
+go test -run '^$' -fuzz '^FuzzIssueCommentIgnorable$' -fuzztime "$fuzztime" ./handlers/
