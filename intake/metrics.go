@@ -12,6 +12,7 @@ type metrics struct {
 	received  *prometheus.CounterVec
 	duplicate *prometheus.CounterVec
 	deferred  *prometheus.CounterVec
+	filtered  *prometheus.CounterVec
 	processed *prometheus.CounterVec
 	failed    *prometheus.CounterVec
 	retried   *prometheus.CounterVec
@@ -28,6 +29,7 @@ func newMetrics(reg prometheus.Registerer, queueDepth func() float64) (*metrics,
 		received:  counter("infra_agent_deliveries_received_total", "Webhook deliveries that passed validation and were offered to the store, by event."),
 		duplicate: counter("infra_agent_deliveries_duplicate_total", "Deliveries whose X-GitHub-Delivery id was already stored: acknowledged, not run again."),
 		deferred:  counter("infra_agent_deliveries_deferred_total", "Stored deliveries that found the queue full and were left pending for the sweeper."),
+		filtered:  counter("infra_agent_deliveries_filtered_total", "Deliveries their handler's pre-filter proved to trigger nothing: recorded as processed (id only), never queued."),
 		processed: counter("infra_agent_deliveries_processed_total", "Deliveries whose handler returned without error."),
 		failed:    counter("infra_agent_deliveries_failed_total", "Deliveries whose handler failed on its last allowed attempt."),
 		retried:   counter("infra_agent_deliveries_retried_total", "Failed handler attempts left pending for a retry."),
@@ -49,7 +51,7 @@ func newMetrics(reg prometheus.Registerer, queueDepth func() float64) (*metrics,
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.received, m.duplicate, m.deferred, m.processed, m.failed, m.retried, m.batchSize, m.commit, m.depth} {
+	for _, c := range []prometheus.Collector{m.received, m.duplicate, m.deferred, m.filtered, m.processed, m.failed, m.retried, m.batchSize, m.commit, m.depth} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("registering intake metrics: %w", err)
 		}

@@ -38,6 +38,7 @@ const maxDeliveryIDLength = 128
 
 // Log keys.
 const (
+	logKeyReason     = "reason"
 	logKeyQueueDepth = "queue_depth"
 	logKeyRecovered  = "recovered"
 	logKeyEnqueued   = "enqueued"
@@ -100,6 +101,17 @@ func WithRetries(p RetryPolicy) Option { return func(o *options) { o.retry = p }
 
 // WithRegisterer registers the intake's metrics with r.
 func WithRegisterer(r prometheus.Registerer) Option { return func(o *options) { o.registerer = r } }
+
+// Prefilter is implemented by a handler that can tell, from a delivery's
+// payload alone and without decoding the whole event, that it triggers
+// nothing whatever the time, the configuration or GitHub's state: a comment
+// without a command, say, which is most of what GitHub sends. Such a delivery
+// is recorded as processed, its id kept for deduplication but not its
+// payload, and never queued: it costs one small row in the group commit
+// instead of a payload written, read back, decoded and finished.
+type Prefilter interface {
+	Ignorable(eventType string, payload []byte) (reason string, ignorable bool)
+}
 
 // task is one delivery on its way to a worker. It carries the logger of the
 // request that delivered it, not the request's context: the work outlives the
@@ -236,10 +248,16 @@ func (s *Scheduler) Replica() string { return s.opts.replica }
 // Schedule records d and queues it. It returns once d is committed to the
 // store (nil), known already (nil: GitHub redelivered it), refused as invalid
 // (a githubapp.ValidationError: 400), or could not be stored (an error: 5xx,
-// so GitHub keeps it as failed).
+// so GitHub keeps it as failed). A delivery its handler's Prefilter ignores
+// is committed as processed and not queued.
 func (s *Scheduler) Schedule(ctx context.Context, d githubapp.Dispatch) error {
 	if err := validate(d); err != nil {
 		return err
+	}
+	var reason string
+	filter, ignorable := d.Handler.(Prefilter)
+	if ignorable {
+		reason, ignorable = filter.Ignorable(d.EventType, d.Payload)
 	}
 	s.mu.Lock()
 	if s.closing {
@@ -249,24 +267,14 @@ func (s *Scheduler) Schedule(ctx context.Context, d githubapp.Dispatch) error {
 	s.active.Add(1)
 	// Claim before storing: once the commit is visible the sweeper may read
 	// the delivery as pending, and only one of us may queue it.
-	claimed := s.claimLocked(d.DeliveryID)
+	claimed := !ignorable && s.claimLocked(d.DeliveryID)
 	s.mu.Unlock()
 	defer s.active.Done()
 
 	s.metrics.received.WithLabelValues(d.EventType).Inc()
 	now := time.Now()
-	// Leased to this replica from the start: no other replica's sweep takes
-	// it while it waits in this one's queue.
-	leasedUntil := now.Add(s.opts.lease)
-	created, err := s.commits.Do(ctx, store.Delivery{
-		ID:         d.DeliveryID,
-		Event:      d.EventType,
-		Payload:    d.Payload,
-		ReceivedAt: now,
-		Status:     store.DeliveryPending,
-		LeaseOwner: s.opts.replica,
-		LeaseUntil: leasedUntil,
-	})
+	rec := s.record(d, now, ignorable)
+	created, err := s.commits.Do(ctx, rec)
 	if err != nil {
 		if claimed {
 			s.release(d.DeliveryID, false)
@@ -274,16 +282,41 @@ func (s *Scheduler) Schedule(ctx context.Context, d githubapp.Dispatch) error {
 		return fmt.Errorf("recording delivery %s: %w", d.DeliveryID, err)
 	}
 	logger := zerolog.Ctx(ctx)
-	if !created {
+	switch {
+	case !created:
 		if claimed {
 			s.release(d.DeliveryID, false)
 		}
 		s.metrics.duplicate.WithLabelValues(d.EventType).Inc()
 		logger.Info().Msg("Ignoring duplicate webhook delivery")
-		return nil
+	case ignorable:
+		s.metrics.filtered.WithLabelValues(d.EventType).Inc()
+		logger.Debug().Str(logKeyReason, reason).Msg("Delivery recorded as processed: its handler ignores it")
+	default:
+		s.enqueue(task{dispatch: d, logger: *logger, received: now, leasedUntil: rec.LeaseUntil}, claimed)
 	}
-	s.enqueue(task{dispatch: d, logger: *logger, received: now, leasedUntil: leasedUntil}, claimed)
 	return nil
+}
+
+// record is d as Schedule stores it at now: pending and leased to this
+// replica, or, when its handler ignores it, processed with its id only.
+func (s *Scheduler) record(d githubapp.Dispatch, now time.Time, ignorable bool) store.Delivery {
+	if ignorable {
+		// The id makes a redelivery a duplicate; the payload would never be
+		// read again, and nothing runs the delivery, so it needs no lease.
+		return store.Delivery{ID: d.DeliveryID, Event: d.EventType, ReceivedAt: now, Status: store.DeliveryProcessed}
+	}
+	return store.Delivery{
+		ID:         d.DeliveryID,
+		Event:      d.EventType,
+		Payload:    d.Payload,
+		ReceivedAt: now,
+		Status:     store.DeliveryPending,
+		// Leased to this replica from the start: no other replica's sweep
+		// takes it while it waits in this one's queue.
+		LeaseOwner: s.opts.replica,
+		LeaseUntil: now.Add(s.opts.lease),
+	}
 }
 
 func validate(d githubapp.Dispatch) error {

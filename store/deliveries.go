@@ -13,8 +13,10 @@ import (
 // InsertDeliveries records ds in one transaction, which concurrent
 // FinishDelivery calls share (see write). A delivery id already stored, or
 // repeated earlier in ds, reports false, unless the stored delivery had failed
-// for good: GitHub sending it again (someone asked for a redelivery) makes it
-// pending again, under the new lease, and reports true.
+// for good: GitHub sending it again (someone asked for a redelivery) records
+// it anew, as ds has it (pending under the new lease, or finished), and
+// reports true. A delivery inserted finished (its handler's pre-filter found
+// that it triggers nothing) is finished when it was received.
 func (s *sqlStore) InsertDeliveries(ctx context.Context, ds []Delivery) ([]bool, error) {
 	if len(ds) == 0 {
 		return nil, nil
@@ -31,12 +33,12 @@ func (s *sqlStore) InsertDeliveries(ctx context.Context, ds []Delivery) ([]bool,
 	created := make([]bool, len(ds))
 	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		stmt, err := tx.PrepareContext(ctx, `INSERT INTO deliveries
-			(id, event, payload, received_at, status, attempts, error, lease_owner, lease_until)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+			(id, event, payload, received_at, status, attempts, error, finished_at, lease_owner, lease_until)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
 			ON CONFLICT (id) DO UPDATE SET payload = excluded.payload, received_at = excluded.received_at,
-				status = excluded.status, attempts = 0, error = '', next_attempt_at = 0,
-				lease_owner = excluded.lease_owner, lease_until = excluded.lease_until
-			WHERE deliveries.status = 'failed' AND excluded.status = 'pending'`)
+				status = excluded.status, attempts = 0, error = '', finished_at = excluded.finished_at,
+				next_attempt_at = 0, lease_owner = excluded.lease_owner, lease_until = excluded.lease_until
+			WHERE deliveries.status = 'failed' AND excluded.status <> 'failed'`)
 		if err != nil {
 			return fmt.Errorf("preparing delivery insert: %w", err)
 		}
@@ -54,8 +56,12 @@ func (s *sqlStore) InsertDeliveries(ctx context.Context, ds []Delivery) ([]bool,
 			if payload == nil {
 				payload = []byte{}
 			}
+			var finished int64
+			if status != DeliveryPending {
+				finished = nanos(received)
+			}
 			res, err := stmt.ExecContext(ctx, d.ID, d.Event, payload, nanos(received), string(status), d.Attempts, d.Error,
-				d.LeaseOwner, nanos(d.LeaseUntil))
+				finished, d.LeaseOwner, nanos(d.LeaseUntil))
 			if err != nil {
 				return fmt.Errorf("inserting delivery %s: %w", d.ID, err)
 			}

@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"net/http"
 	"os"
@@ -345,18 +344,9 @@ type commitStats struct{ batches, deliveries, seconds float64 }
 // scrapeCommits reads the intake's group-commit histograms from /metrics.
 func scrapeCommits(b *testing.B, url string) commitStats {
 	b.Helper()
-	resp, err := http.Get(url + "/metrics")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer func() { _ = resp.Body.Close() }()
 	var c commitStats
-	sc := bufio.NewScanner(resp.Body)
-	for sc.Scan() {
-		name, value, ok := strings.Cut(sc.Text(), " ")
-		if !ok || strings.HasPrefix(name, "#") {
-			continue
-		}
+	for _, line := range strings.Split(scrape(b, url), "\n") {
+		name, value, _ := strings.Cut(line, " ")
 		v, err := strconv.ParseFloat(value, 64)
 		if err != nil {
 			continue
@@ -370,11 +360,8 @@ func scrapeCommits(b *testing.B, url string) commitStats {
 			c.seconds = v
 		}
 	}
-	if err := sc.Err(); err != nil {
-		b.Fatal(err)
-	}
 	if c.batches == 0 {
-		b.Fatal(errors.New("/metrics shows no group commit"))
+		b.Fatal("/metrics shows no group commit")
 	}
 	return c
 }

@@ -192,6 +192,21 @@ func deliver(t testing.TB, url, event, delivery string, body []byte, secret stri
 	return resp.StatusCode
 }
 
+// scrape returns the server's /metrics.
+func scrape(t testing.TB, url string) string {
+	t.Helper()
+	resp, err := http.Get(url + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(body)
+}
+
 // eventually polls cond until it holds or 15 s pass.
 func eventually(t testing.TB, what string, cond func() bool) {
 	t.Helper()
@@ -240,6 +255,27 @@ func TestServeEndToEnd(t *testing.T) {
 		}
 		if n := len(fake.CheckRuns(e2eOwner, e2eRepo)); n != 0 {
 			t.Errorf("%d check runs after refused deliveries, want 0", n)
+		}
+	})
+
+	t.Run("a comment without a command is recorded, not run", func(t *testing.T) {
+		body := commentPayload(t, "Thanks, looks good to me.")
+		for i := 0; i < 2; i++ {
+			if got := deliver(t, srv.url, "issue_comment", "delivery-chat-1", body, e2eSecret); got != 200 {
+				t.Fatalf("delivery %d: status %d, want 200", i+1, got)
+			}
+		}
+		metrics := scrape(t, srv.url)
+		for _, want := range []string{
+			`infra_agent_deliveries_filtered_total{event="issue_comment"} 1`,
+			`infra_agent_deliveries_duplicate_total{event="issue_comment"} 1`,
+		} {
+			if !strings.Contains(metrics, want) {
+				t.Errorf("/metrics lacks %s", want)
+			}
+		}
+		if strings.Contains(metrics, `infra_agent_deliveries_processed_total{event="issue_comment"}`) {
+			t.Error("a comment without a command was queued and run")
 		}
 	})
 
@@ -300,12 +336,7 @@ func TestServeEndToEnd(t *testing.T) {
 	})
 
 	t.Run("metrics", func(t *testing.T) {
-		resp, err := http.Get(srv.url + "/metrics")
-		if err != nil {
-			t.Fatal(err)
-		}
-		body, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
+		body := scrape(t, srv.url)
 		for _, want := range []string{
 			"infra_agent_github_requests_total", "infra_agent_github_rate_limit_remaining",
 			"infra_agent_jobs_created_total", "go_goroutines",
@@ -313,7 +344,7 @@ func TestServeEndToEnd(t *testing.T) {
 			"infra_agent_deliveries_received_total", `infra_agent_jobs_active{kind="fix",state="queued"}`,
 			"infra_agent_job_transitions_total", "infra_agent_delivery_queue_depth",
 		} {
-			if !strings.Contains(string(body), want) {
+			if !strings.Contains(body, want) {
 				t.Errorf("/metrics lacks %s", want)
 			}
 		}
