@@ -132,8 +132,9 @@ func newHarness(t testing.TB, path string, handlers []githubapp.EventHandler, op
 		_ = st.Close()
 		t.Fatalf("starting intake: %v", err)
 	}
-	dispatcher := githubapp.NewEventDispatcher(handlers, testSecret, githubapp.WithScheduler(h.sched))
-	// As the server does: the request logger lives in the request context.
+	// As the server does: the dispatcher behind Admit, the request logger in
+	// the request context.
+	dispatcher := intake.Admit(githubapp.NewEventDispatcher(handlers, testSecret, githubapp.WithScheduler(h.sched)), 4)
 	h.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		dispatcher.ServeHTTP(w, r.WithContext(logger.WithContext(r.Context())))
 	}))

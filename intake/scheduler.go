@@ -274,6 +274,7 @@ func (s *Scheduler) Schedule(ctx context.Context, d githubapp.Dispatch) error {
 	s.metrics.received.WithLabelValues(d.EventType).Inc()
 	now := time.Now()
 	rec := s.record(d, now, ignorable)
+	giveTurnBack(ctx) // see Admit
 	created, err := s.commits.Do(ctx, rec)
 	if err != nil {
 		if claimed {
