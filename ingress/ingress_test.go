@@ -83,21 +83,52 @@ func TestOnlySHA256Signatures(t *testing.T) {
 // rejected returns infra_agent_webhook_rejected_total{reason}.
 func rejected(t *testing.T, reg *prometheus.Registry, reason string) float64 {
 	t.Helper()
+	v, ok := metric(t, reg, "infra_agent_webhook_rejected_total", reason)
+	if !ok {
+		t.Fatalf("no infra_agent_webhook_rejected_total{reason=%q}", reason)
+	}
+	return v
+}
+
+// metric returns the value of the counter or gauge name in reg, with the
+// label value label ("" for a metric without labels).
+func metric(t *testing.T, reg *prometheus.Registry, name, label string) (float64, bool) {
+	t.Helper()
 	mfs, err := reg.Gather()
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
 		for _, m := range mf.GetMetric() {
-			for _, l := range m.GetLabel() {
-				if mf.GetName() == "infra_agent_webhook_rejected_total" && l.GetValue() == reason {
-					return m.GetCounter().GetValue()
-				}
+			if label != "" && (len(m.GetLabel()) != 1 || m.GetLabel()[0].GetValue() != label) {
+				continue
 			}
+			if c := m.GetCounter(); c != nil {
+				return c.GetValue(), true
+			}
+			return m.GetGauge().GetValue(), true
 		}
 	}
-	t.Fatalf("no infra_agent_webhook_rejected_total{reason=%q}", reason)
-	return 0
+	return 0, false
+}
+
+// waitGauge waits up to 10 s for the gauge name to read want.
+func waitGauge(t *testing.T, reg *prometheus.Registry, name string, want float64) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		got, _ := metric(t, reg, name, "")
+		if got == want {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s = %v, want %v", name, got, want)
+		}
+		time.Sleep(time.Millisecond)
+	}
 }
 
 // slowBody sends n bytes, the first at once and the rest when released.
@@ -131,7 +162,7 @@ func (b *slowBody) Read(p []byte) (int, error) {
 // 503 at once instead of adding its body to memory, an oversized one 413.
 func TestUnverifiedBodiesAreBounded(t *testing.T) {
 	const mb = 1 << 20
-	srv, next, reg := guarded(t, ingress.Options{MaxBody: 20 * mb, Budget: 30 * mb, Wait: 100 * time.Millisecond})
+	srv, _, reg := guarded(t, ingress.Options{MaxBody: 20 * mb, Budget: 30 * mb, Wait: 100 * time.Millisecond})
 	release := make(chan struct{})
 	held := make(chan int, 1)
 	go func() {
@@ -146,10 +177,7 @@ func TestUnverifiedBodiesAreBounded(t *testing.T) {
 		resp.Body.Close()
 		held <- resp.StatusCode
 	}()
-	deadline := time.Now().Add(10 * time.Second)
-	for next.reached.Load() == 0 && time.Now().Before(deadline) {
-		time.Sleep(time.Millisecond)
-	}
+	waitGauge(t, reg, "infra_agent_webhook_body_bytes", 20*mb)
 
 	post := func(size int, chunked bool) int {
 		t.Helper()
@@ -188,6 +216,7 @@ func TestUnverifiedBodiesAreBounded(t *testing.T) {
 	if busy, large := rejected(t, reg, "busy"), rejected(t, reg, "too_large"); busy != 2 || large != 1 {
 		t.Errorf("rejected: busy %v, too_large %v; want 2 and 1", busy, large)
 	}
+	waitGauge(t, reg, "infra_agent_webhook_body_bytes", 0)
 }
 
 func TestGuardValidates(t *testing.T) {

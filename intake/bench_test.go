@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
-	"runtime"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -44,12 +43,13 @@ type signedPayload struct {
 }
 
 // BenchmarkIntake sends signed real issue_comment payloads over HTTP through
-// Admit, go-githubapp's dispatcher and the Scheduler into a SQLite store on
-// disk, from benchClients concurrent senders, each sending its next delivery
-// when the previous one was acknowledged. It is a partial figure: the handler
-// only counts, and a closed loop of senders slows down with the server; see
-// BenchmarkServeIntake in cmd/infra-agent for the server as GitHub sees it. Every 200 is sent after the delivery was
-// committed with synchronous=FULL (see store/sqlite.go). It reports
+// the webhook guard, go-githubapp's dispatcher and the Scheduler into a
+// SQLite store on disk, from benchClients concurrent senders, each sending
+// its next delivery when the previous one was acknowledged. It is a partial
+// figure: the handler only counts, and a closed loop of senders slows down
+// with the server; see BenchmarkServeIntake in cmd/infra-agent for the server
+// as GitHub sees it. Every 200 is sent after the delivery was committed with
+// synchronous=FULL (see store/sqlite.go). It reports
 // deliveries per second, the p50/p99 time to acknowledgement, the mean group
 // commit (deliveries per commit, milliseconds per commit), and beside them the
 // fsync latency of the database's directory, timed before and after the run
@@ -82,7 +82,7 @@ func BenchmarkIntake(b *testing.B) {
 	}
 	// As serve wires it.
 	dispatcher := githubapp.NewEventDispatcher(handlers, testSecret, githubapp.WithScheduler(sched))
-	srv := httptest.NewServer(intake.Admit(dispatcher, 2*runtime.GOMAXPROCS(0)))
+	srv := httptest.NewServer(guard(b, dispatcher, 0))
 	defer srv.Close()
 
 	b.ResetTimer()

@@ -18,6 +18,8 @@ import (
 	"github.com/rs/zerolog"
 	_ "modernc.org/sqlite" // the "sqlite" driver, to read rows straight from the file
 
+	"github.com/infra-agent/infra-agent/config"
+	"github.com/infra-agent/infra-agent/ingress"
 	"github.com/infra-agent/infra-agent/intake"
 	"github.com/infra-agent/infra-agent/internal/testkit"
 	"github.com/infra-agent/infra-agent/store"
@@ -132,9 +134,9 @@ func newHarness(t testing.TB, path string, handlers []githubapp.EventHandler, op
 		_ = st.Close()
 		t.Fatalf("starting intake: %v", err)
 	}
-	// As the server does: the dispatcher behind Admit, the request logger in
-	// the request context.
-	dispatcher := intake.Admit(githubapp.NewEventDispatcher(handlers, testSecret, githubapp.WithScheduler(h.sched)), 4)
+	// As the server does: the dispatcher behind the guard, the request logger
+	// in the request context.
+	dispatcher := guard(t, githubapp.NewEventDispatcher(handlers, testSecret, githubapp.WithScheduler(h.sched)), 4)
 	h.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		dispatcher.ServeHTTP(w, r.WithContext(logger.WithContext(r.Context())))
 	}))
@@ -148,6 +150,17 @@ func newHarness(t testing.TB, path string, handlers []githubapp.EventHandler, op
 		}
 	})
 	return h
+}
+
+// guard puts next behind the server's webhook guard, with turns requests at
+// work at once.
+func guard(t testing.TB, next http.Handler, turns int) http.Handler {
+	t.Helper()
+	g, err := ingress.Guard(next, ingress.Options{MaxBody: config.MaxWebhookBytes, Budget: config.DefaultMaxUnverifiedBytes, Turns: turns})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return g
 }
 
 // stop closes the HTTP server, shuts the scheduler down and closes the store,

@@ -28,6 +28,7 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/valyala/fastjson"
 
+	"github.com/infra-agent/infra-agent/ingress"
 	"github.com/infra-agent/infra-agent/store"
 	"github.com/infra-agent/infra-agent/store/groupcommit"
 )
@@ -274,7 +275,8 @@ func (s *Scheduler) Schedule(ctx context.Context, d githubapp.Dispatch) error {
 	s.metrics.received.WithLabelValues(d.EventType).Inc()
 	now := time.Now()
 	rec := s.record(d, now, ignorable)
-	giveTurnBack(ctx) // see Admit
+	// Waiting for the commit is not work: the next request may start.
+	ingress.Yield(ctx)
 	created, err := s.commits.Do(ctx, rec)
 	if err != nil {
 		if claimed {

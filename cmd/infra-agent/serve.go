@@ -8,7 +8,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"runtime"
 	"time"
 
 	"github.com/google/go-github/v62/github"
@@ -173,10 +172,7 @@ func (s *daemon) wire(ctx context.Context, clients githubapp.ClientCreator) erro
 		return err
 	}
 	dispatcher := githubapp.NewEventDispatcher(hs, s.cfg.GitHub.App.WebhookSecret, githubapp.WithScheduler(s.sched))
-	// Twice the processors: enough to keep them busy when a request in its
-	// turn is descheduled.
-	webhooks := intake.Admit(dispatcher, 2*runtime.GOMAXPROCS(0))
-	main, metrics, err := newMuxes(*zerolog.Ctx(ctx), webhooks, s.reg, s.store, s.broker, s.cfg)
+	main, metrics, err := newMuxes(*zerolog.Ctx(ctx), dispatcher, s.reg, s.store, s.broker, s.cfg)
 	if err != nil {
 		return errors.Join(err, s.sched.Shutdown(ctx))
 	}
