@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"errors"
 	"net/http"
 	"testing"
 	"time"
@@ -108,4 +109,60 @@ func readDelivery(t *testing.T, path, id string) deliveryRow {
 		t.Fatalf("reading delivery %s: %v", id, err)
 	}
 	return r
+}
+
+// TestFailedDeliveryComesBackIgnorable: a delivery that failed for good
+// (here under a handler without a pre-filter, as before an upgrade) and that
+// GitHub delivers again to a handler whose pre-filter ignores it is recorded
+// afresh as processed, its id only, and not run; the redelivery sweep then
+// counts it as handled, and a further redelivery is a duplicate.
+func TestFailedDeliveryComesBackIgnorable(t *testing.T) {
+	body := []byte(`{"action":"created","comment":{"body":"no command"}}`)
+	failing := newRecorder("issue_comment")
+	failing.fail = errors.New("GitHub: 503 Service Unavailable")
+	h := newHarness(t, "", []githubapp.EventHandler{failing}, intake.WithSweepInterval(time.Hour),
+		intake.WithRetries(intake.RetryPolicy{Backoff: time.Hour, MaxBackoff: time.Hour})) // no retry fits
+	if got := h.postSigned("issue_comment", "outage", body); got != http.StatusOK {
+		t.Fatalf("status %d", got)
+	}
+	waitFor(t, "the delivery to fail", func() bool {
+		status, _, _, _ := deliveryStatus(t, h.path, "outage")
+		return status == string(store.DeliveryFailed)
+	})
+	if err := h.stop(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+
+	rec := filteringRecorder{recorder: newRecorder("issue_comment"), marker: []byte(`"no command"`)}
+	again := newHarness(t, h.path, []githubapp.EventHandler{rec}, intake.WithSweepInterval(10*time.Millisecond))
+	for range 2 {
+		if got := again.postSigned("issue_comment", "outage", body); got != http.StatusOK {
+			t.Fatalf("redelivery: status %d", got)
+		}
+	}
+	handled, err := again.store.HandledDeliveries(context.Background(), []string{"outage"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := again.stop(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	row := readDelivery(t, h.path, "outage")
+	if row.status != string(store.DeliveryProcessed) || row.attempts != 0 || row.payload != 0 || row.finished != row.received {
+		t.Errorf("row after the redelivery = %+v; want processed afresh on arrival, its id only", row)
+	}
+	if !handled["outage"] {
+		t.Error("the redelivery sweep would still ask GitHub for the delivery")
+	}
+	if n := rec.total(); n != 0 {
+		t.Errorf("the ignored redelivery ran %d times", n)
+	}
+	for metric, want := range map[string]float64{
+		"infra_agent_deliveries_filtered_total":  1,
+		"infra_agent_deliveries_duplicate_total": 1,
+	} {
+		if got := counter(t, again.reg, metric, "issue_comment"); got != want {
+			t.Errorf("%s = %v, want %v", metric, got, want)
+		}
+	}
 }

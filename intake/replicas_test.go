@@ -108,3 +108,48 @@ func TestReplicaTakesOverFromADeadOne(t *testing.T) {
 	a.srv.Close()
 	close(stuck.release)
 }
+
+// TestTwoReplicasIgnoreADeliveryOnce: GitHub's delivery and its redelivery of
+// a comment the pre-filter ignores reach two replicas on one PostgreSQL
+// database at once: one records it, the other finds it a duplicate, and
+// neither runs it.
+func TestTwoReplicasIgnoreADeliveryOnce(t *testing.T) {
+	dsn := testkit.PostgresSchema(t)
+	body := []byte(`{"action":"created","comment":{"body":"no command"}}`)
+	recs := []filteringRecorder{
+		{recorder: newRecorder("issue_comment"), marker: []byte(`"no command"`)},
+		{recorder: newRecorder("issue_comment"), marker: []byte(`"no command"`)},
+	}
+	hs := []*harness{
+		newHarness(t, dsn, []githubapp.EventHandler{recs[0]}),
+		newHarness(t, dsn, []githubapp.EventHandler{recs[1]}),
+	}
+	for round := range 5 {
+		id := fmt.Sprintf("chat-%d", round)
+		var wg sync.WaitGroup
+		for _, h := range hs {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if got := h.postSigned("issue_comment", id, body); got != http.StatusOK {
+					t.Errorf("%s: status %d", id, got)
+				}
+			}()
+		}
+		wg.Wait()
+	}
+	var filtered, duplicate float64
+	for i, h := range hs {
+		filtered += counter(t, h.reg, "infra_agent_deliveries_filtered_total", "issue_comment")
+		duplicate += counter(t, h.reg, "infra_agent_deliveries_duplicate_total", "issue_comment")
+		if n := recs[i].total(); n != 0 {
+			t.Errorf("replica %d ran %d ignored deliveries", i, n)
+		}
+	}
+	if filtered != 5 || duplicate != 5 {
+		t.Errorf("filtered %v, duplicates %v across the replicas; want 5 and 5", filtered, duplicate)
+	}
+	if n := pendingCount(t, hs[0].store); n != 0 {
+		t.Errorf("%d deliveries pending", n)
+	}
+}

@@ -327,3 +327,41 @@ func testRedeliveredFailedDelivery(t *testing.T, open OpenFunc) {
 		t.Errorf("pending = %+v, want the failed delivery afresh, leased to its new receiver", ds)
 	}
 }
+
+// idOnly is a delivery recorded finished on arrival, as the intake records one
+// its handler's pre-filter ignores: processed, with no payload and no lease.
+func idOnly(id string, at time.Time) store.Delivery {
+	return store.Delivery{ID: id, Event: "issue_comment", ReceivedAt: at, Status: store.DeliveryProcessed}
+}
+
+// testDeliveryFinishedOnArrival: a delivery inserted processed keeps its id
+// for deduplication and nothing else: it is never pending or claimed, counts
+// as handled (the redelivery sweep leaves it alone), and a repeat of its id,
+// with or without a payload, is a duplicate. A delivery that failed for good
+// and comes back to be ignored this time is recorded afresh as processed.
+func testDeliveryFinishedOnArrival(t *testing.T, open OpenFunc) {
+	s := open(t)
+	ctx := context.Background()
+	now := time.Now()
+	insert(t, s, delivery("failed", now.Add(-time.Hour)))
+	if err := s.FinishDelivery(ctx, "failed", store.DeliveryFailed, "GitHub was down"); err != nil {
+		t.Fatal(err)
+	}
+	if got := insert(t, s, idOnly("ignored", now), delivery("pending", now), idOnly("failed", now)); fmt.Sprint(got) != "[true true true]" {
+		t.Fatalf("created = %v, want all three recorded (the failed one afresh)", got)
+	}
+	again := delivery("ignored", now.Add(time.Minute))
+	again.LeaseOwner, again.LeaseUntil = "b", now.Add(time.Hour)
+	if got := insert(t, s, idOnly("ignored", now), again, delivery("failed", now)); fmt.Sprint(got) != "[false false false]" {
+		t.Errorf("repeats = %v, want duplicates", got)
+	}
+	assertStrings(t, "pending", pendingIDs(t, s, 10), []string{"pending"})
+	assertStrings(t, "claimed", claimIDs(t, s, "b", now.Add(time.Hour), 10), []string{"pending"})
+	handled, err := s.HandledDeliveries(ctx, []string{"ignored", "failed", "pending"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(handled) != 3 {
+		t.Errorf("handled = %v, want all three", handled)
+	}
+}

@@ -38,15 +38,15 @@ func testReplies(t *testing.T, open OpenFunc) {
 	}
 }
 
-// testPrune: old deliveries that are done, ended jobs and replies go; pending
-// deliveries, active jobs and anything recent stay.
+// testPrune: old deliveries that are done (id-only ones too), ended jobs and
+// replies go; pending deliveries, active jobs and anything recent stay.
 func testPrune(t *testing.T, open OpenFunc) {
 	s := open(t)
 	ctx := context.Background()
 	now := time.Now()
 	old, recent := now.Add(-10*24*time.Hour), now.Add(-time.Hour)
 	insert(t, s, delivery("old-processed", old), delivery("old-failed", old), delivery("old-pending", old),
-		delivery("recent-processed", recent))
+		delivery("recent-processed", recent), idOnly("old-ignored", old), idOnly("recent-ignored", recent))
 	for id, st := range map[string]store.DeliveryStatus{
 		"old-processed": store.DeliveryProcessed, "old-failed": store.DeliveryFailed, "recent-processed": store.DeliveryProcessed,
 	} {
@@ -69,16 +69,16 @@ func testPrune(t *testing.T, open OpenFunc) {
 	if err != nil {
 		t.Fatalf("Prune: %v", err)
 	}
-	if got != (store.Pruned{Deliveries: 2, Jobs: 1, Replies: 1}) {
-		t.Errorf("Prune = %+v, want 2 deliveries, 1 job, 1 reply", got)
+	if got != (store.Pruned{Deliveries: 3, Jobs: 1, Replies: 1}) {
+		t.Errorf("Prune = %+v, want 3 deliveries, 1 job, 1 reply", got)
 	}
 	assertStrings(t, "pending", pendingIDs(t, s, 10), []string{"old-pending"})
-	handled, err := s.HandledDeliveries(ctx, []string{"old-processed", "recent-processed"})
+	handled, err := s.HandledDeliveries(ctx, []string{"old-processed", "recent-processed", "old-ignored", "recent-ignored"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if handled["old-processed"] || !handled["recent-processed"] {
-		t.Errorf("handled after pruning = %v, want only recent-processed", handled)
+	if handled["old-processed"] || !handled["recent-processed"] || handled["old-ignored"] || !handled["recent-ignored"] {
+		t.Errorf("handled after pruning = %v, want only the recent ones", handled)
 	}
 	if _, err := s.GetJob(ctx, ended.ID); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("ended job after pruning: %v, want ErrNotFound", err)

@@ -47,6 +47,7 @@ func Run(t *testing.T, open OpenFunc) {
 		{"SupersedeAcrossRename", testSupersedeAcrossRename},
 		{"JobLimitUnderConcurrency", testJobLimitUnderConcurrency},
 		{"RedeliveredFailedDeliveryRunsAgain", testRedeliveredFailedDelivery},
+		{"DeliveryFinishedOnArrival", testDeliveryFinishedOnArrival},
 		{"ClaimDeliveries", testClaimDeliveries},
 		{"ClaimDeliveriesTwoReplicas", testClaimDeliveriesTwoReplicas},
 		{"RetryDeliveryLater", testRetryDeliveryLater},
