@@ -14,10 +14,9 @@ import (
 	"testing"
 
 	"github.com/palantir/go-githubapp/githubapp"
+	"github.com/rs/zerolog"
 
-	"github.com/infra-agent/infra-agent/config"
 	"github.com/infra-agent/infra-agent/handlers"
-	"github.com/infra-agent/infra-agent/ingress"
 	"github.com/infra-agent/infra-agent/jobs"
 	"github.com/infra-agent/infra-agent/store"
 )
@@ -58,28 +57,23 @@ func TestMain(m *testing.M) {
 }
 
 // runBaseline serves webhooks the way go-githubapp does on its own: the same
-// HTTP server, logger, dispatcher and handlers as serve, with go-githubapp's
-// in-memory queue (serve's default queue size and workers) in place of the
-// durable intake, and no database. It reads serve's variables for the secret
-// and the listen address.
+// HTTP server, logger, webhook guard, dispatcher and handlers as serve, with
+// go-githubapp's in-memory queue (serve's default queue size and workers) in
+// place of the durable intake, and no database. It reads serve's variables
+// for the secret and the listen address.
 func runBaseline(ctx context.Context, getenv func(string) string) error {
-	cfg, err := config.LoadServer("", getenv)
+	ctx, cfg, err := configure(ctx, "", getenv, os.Stderr)
 	if err != nil {
 		return err
 	}
-	logger, err := newLogger(cfg, os.Stderr)
-	if err != nil {
-		return err
-	}
-	ctx = logger.WithContext(ctx)
+	logger := *zerolog.Ctx(ctx)
 	hs, err := handlers.New(handlers.Options{AppID: cfg.GitHub.App.IntegrationID, Jobs: noJobLayer{}, Runs: noJobLayer{}, Installations: noJobLayer{}})
 	if err != nil {
 		return err
 	}
 	dispatcher := githubapp.NewEventDispatcher(hs, cfg.GitHub.App.WebhookSecret,
 		githubapp.WithScheduler(githubapp.QueueAsyncScheduler(cfg.QueueSize, cfg.Workers)))
-	// The webhook route guarded as serve guards it.
-	guarded, err := ingress.Guard(dispatcher, ingress.Options{MaxBody: config.MaxWebhookBytes, Budget: cfg.MaxUnverifiedBytes})
+	guarded, err := guardWebhooks(dispatcher, cfg, nil)
 	if err != nil {
 		return err
 	}

@@ -22,9 +22,7 @@ import (
 // go-githubapp's dispatcher and the handlers log with. The webhook route is
 // guarded before the dispatcher reads a body (package ingress).
 func newMuxes(logger zerolog.Logger, webhooks http.Handler, reg *prometheus.Registry, st store.Store, runners *broker.Broker, cfg config.Server) (http.Handler, http.Handler, error) {
-	guarded, err := ingress.Guard(webhooks, ingress.Options{
-		MaxBody: config.MaxWebhookBytes, Budget: cfg.MaxUnverifiedBytes, Registerer: reg,
-	})
+	guarded, err := guardWebhooks(webhooks, cfg, reg)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -42,6 +40,12 @@ func newMuxes(logger zerolog.Logger, webhooks http.Handler, reg *prometheus.Regi
 	side.Handle("GET /metrics", metrics)
 	side.Handle("GET /healthz", health)
 	return withLogger(logger, mux), withLogger(logger, side), nil
+}
+
+// guardWebhooks puts the webhook route's handler behind package ingress,
+// registering the guard's metrics with reg when it is not nil.
+func guardWebhooks(webhooks http.Handler, cfg config.Server, reg prometheus.Registerer) (http.Handler, error) {
+	return ingress.Guard(webhooks, ingress.Options{MaxBody: config.MaxWebhookBytes, Budget: cfg.MaxUnverifiedBytes, Registerer: reg})
 }
 
 // healthHandler answers 200 when the database answers.

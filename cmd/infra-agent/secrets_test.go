@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"io"
-	"net/http"
 	"net/url"
 	"path/filepath"
 	"strings"
@@ -114,12 +113,7 @@ func TestRunningServerHidesSecrets(t *testing.T) {
 		deliver(t, srv.url, "issue_comment", "forged-"+string(rune('a'+i)), p, "not-the-secret")
 	}
 	time.Sleep(2 * time.Second) // the handlers, their GitHub calls and retries
-	resp, err := http.Get(srv.url + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	metrics, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
+	metrics := scrape(t, srv.url)
 	if err := srv.stop(); err != nil {
 		t.Logf("stop: %v", err)
 	}
@@ -140,5 +134,5 @@ func TestRunningServerHidesSecrets(t *testing.T) {
 		t.Fatal("no debug lines: the run did not log at debug level")
 	}
 	c.check(t, "the server's log", srv.logs.String())
-	c.check(t, "/metrics", string(metrics))
+	c.check(t, "/metrics", metrics)
 }

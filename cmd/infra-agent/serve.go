@@ -46,16 +46,25 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, io
 	if fs.NArg() > 0 {
 		return usageError("serve takes no arguments, got %q", fs.Args())
 	}
-	cfg, err := config.LoadServer(*configPath, getenv)
+	ctx, cfg, err := configure(ctx, *configPath, getenv, io.err)
 	if err != nil {
 		return err
 	}
-	logger, err := newLogger(cfg, io.err)
-	if err != nil {
-		return err
-	}
-	ctx = logger.WithContext(ctx)
 	return serve(ctx, cfg)
+}
+
+// configure loads the server's settings (the file at path, if any, then the
+// environment) and returns ctx with their logger, writing to w.
+func configure(ctx context.Context, path string, getenv func(string) string, w io.Writer) (context.Context, config.Server, error) {
+	cfg, err := config.LoadServer(path, getenv)
+	if err != nil {
+		return ctx, cfg, err
+	}
+	logger, err := newLogger(cfg, w)
+	if err != nil {
+		return ctx, cfg, err
+	}
+	return logger.WithContext(ctx), cfg, nil
 }
 
 // newLogger builds the server's logger from its settings.
