@@ -115,7 +115,7 @@ func send(ctx context.Context, url, body string, answers chan<- string) {
 // served in the end with its body intact.
 func TestTurnsBoundRequestsAtWork(t *testing.T) {
 	for _, tc := range []struct {
-		name       string
+		name        string
 		turns, want int
 	}{
 		{"two", 2, 2},
