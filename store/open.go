@@ -37,7 +37,7 @@ func Open(ctx context.Context, dsn string) (Store, error) {
 		_ = s.Close()
 		return nil, err
 	}
-	s.writes = groupcommit.New(ctx, s.commitWrites, groupcommit.Options{})
+	s.writes = groupcommit.New(ctx, s.commitWrites, groupcommit.Options{AfterCommit: s.afterCommit})
 	return s, nil
 }
 
@@ -78,6 +78,9 @@ type sqlStore struct {
 	dialect dialect
 	writes  *groupcommit.Batcher[writeOp, error]
 	now     func() time.Time
+	// afterCommit, when set, runs on the group commit's writer between
+	// commits (SQLite's checkpoint).
+	afterCommit func(ctx context.Context)
 	// stopBackground, when set, stops the driver's background work.
 	stopBackground func()
 }

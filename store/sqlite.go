@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -28,7 +29,7 @@ import (
 //     at checkpoints only). Group commit makes FULL affordable: one fsync
 //     covers every delivery and outcome in the batch (see write, and
 //     BenchmarkIntake in intake for the figures).
-//   - wal_autocheckpoint(0), journal_size_limit: see startCheckpointer.
+//   - wal_autocheckpoint(0), journal_size_limit: see checkpointer.
 const sqlitePragmas = "_txlock=immediate" +
 	"&_pragma=busy_timeout(10000)" +
 	"&_pragma=journal_mode(WAL)" +
@@ -67,7 +68,7 @@ func openSQLite(ctx context.Context, path string) (*sqlStore, error) {
 		_ = db.Close()
 		return nil, fmt.Errorf("opening sqlite database %s: %w", path, err)
 	}
-	stop, err := startCheckpointer(ctx, path)
+	ckpt, err := startCheckpointer(ctx, path)
 	if err != nil {
 		_ = db.Close()
 		return nil, err
@@ -81,7 +82,8 @@ func openSQLite(ctx context.Context, path string) (*sqlStore, error) {
 			afterPrune:      releaseFreePages,
 		},
 		now:            time.Now,
-		stopBackground: stop,
+		afterCommit:    ckpt.afterCommit,
+		stopBackground: ckpt.stop,
 	}, nil
 }
 
@@ -118,43 +120,74 @@ func releaseFreePages(ctx context.Context, db *sql.DB) error {
 // checkpointInterval is how often the WAL is copied back into the database.
 const checkpointInterval = 100 * time.Millisecond
 
-// startCheckpointer checkpoints the WAL from a connection of its own and
-// returns the function that stops it.
+// checkpointer copies the WAL back into the database file from a connection
+// of its own, in two steps, so that the WAL stays small without delaying
+// commits by more than a few pages' copy.
 //
-// SQLite's automatic checkpoint runs inside the commit that crosses the
-// threshold: that commit copies megabytes into the database file and fsyncs
-// it, and every acknowledgement waiting on it is late (tens of milliseconds).
-// A PASSIVE checkpoint on another connection does the same work beside the
-// writer, which keeps appending to the WAL meanwhile.
-func startCheckpointer(ctx context.Context, path string) (func(), error) {
+// SQLite's automatic checkpoint runs inside the commit that crosses its
+// threshold, and every acknowledgement waiting on that commit waits for the
+// copy and its fsync. A PASSIVE checkpoint beside the writer, on a timer,
+// delays no commit, but under continuous writes it never catches up with the
+// last one, and the WAL starts over only when a write begins with every frame
+// copied: it grew for as long as the load lasted, by a page or two per
+// delivery. So the timer's checkpoint copies the bulk beside the writer, and
+// then the writer, between two commits (afterCommit), copies what was
+// committed meanwhile; its next commit starts the WAL over.
+type checkpointer struct {
+	db       *sql.DB
+	quit     chan struct{}
+	done     chan struct{}
+	caughtUp atomic.Bool // the timer's checkpoint ended since the writer's last
+}
+
+// startCheckpointer opens the checkpoint connection and starts its timer.
+func startCheckpointer(ctx context.Context, path string) (*checkpointer, error) {
 	db, err := sql.Open("sqlite", path+"?"+sqlitePragmas)
 	if err != nil {
 		return nil, fmt.Errorf("opening sqlite checkpoint connection %s: %w", path, err)
 	}
 	db.SetMaxOpenConns(1)
-	quit, done := make(chan struct{}), make(chan struct{})
+	c := &checkpointer{db: db, quit: make(chan struct{}), done: make(chan struct{})}
 	go func() {
-		defer close(done)
+		defer close(c.done)
 		ticker := time.NewTicker(checkpointInterval)
 		defer ticker.Stop()
 		for {
 			select {
-			case <-quit:
+			case <-c.quit:
 				return
 			case <-ticker.C:
+				c.checkpoint(ctx)
+				c.caughtUp.Store(true)
 			}
-			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
-			if _, err := db.ExecContext(cctx, "PRAGMA wal_checkpoint(PASSIVE)"); err != nil {
-				zerolog.Ctx(ctx).Warn().Err(err).Msg("SQLite checkpoint failed")
-			}
-			cancel()
 		}
 	}()
-	return func() {
-		close(quit)
-		<-done
-		_ = db.Close()
-	}, nil
+	return c, nil
+}
+
+// afterCommit copies the frames committed since the timer's last checkpoint,
+// if it has not already. It runs on the group commit's writer.
+func (c *checkpointer) afterCommit(ctx context.Context) {
+	if c.caughtUp.Swap(false) {
+		c.checkpoint(ctx)
+	}
+}
+
+// checkpoint runs a PASSIVE checkpoint: it copies what no reader still needs
+// from the WAL and never waits for a lock.
+func (c *checkpointer) checkpoint(ctx context.Context) {
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+	defer cancel()
+	if _, err := c.db.ExecContext(cctx, "PRAGMA wal_checkpoint(PASSIVE)"); err != nil {
+		zerolog.Ctx(ctx).Warn().Err(err).Msg("SQLite checkpoint failed")
+	}
+}
+
+// stop stops the timer and closes the connection.
+func (c *checkpointer) stop() {
+	close(c.quit)
+	<-c.done
+	_ = c.db.Close()
 }
 
 func sqliteUniqueViolation(err error) bool {

@@ -29,6 +29,10 @@ type Options struct {
 	// Observe, when set, is called after every commit with the batch size,
 	// the time the commit took and its error.
 	Observe func(size int, took time.Duration, err error)
+	// AfterCommit, when set, runs on the writer after each commit's callers
+	// have their results and before the next batch is taken: upkeep that
+	// must not run beside a commit, and should not delay the one it follows.
+	AfterCommit func(ctx context.Context)
 }
 
 type result[Out any] struct {
@@ -126,6 +130,9 @@ func (b *Batcher[In, Out]) write(ctx context.Context) {
 			}
 		}
 		b.flush(ctx, batch)
+		if b.opts.AfterCommit != nil {
+			b.opts.AfterCommit(ctx)
+		}
 	}
 }
 

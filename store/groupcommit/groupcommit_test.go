@@ -3,6 +3,7 @@ package groupcommit_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -168,5 +169,43 @@ func waitFor(t *testing.T, cond func() bool) {
 			t.Fatal("timed out")
 		}
 		time.Sleep(time.Millisecond)
+	}
+}
+
+// TestAfterCommitRunsBetweenCommits: the upkeep runs once per commit, after
+// the commit's callers have their results and before the next batch.
+func TestAfterCommitRunsBetweenCommits(t *testing.T) {
+	var (
+		mu     sync.Mutex
+		events []string
+	)
+	log := func(e string) { mu.Lock(); events = append(events, e); mu.Unlock() }
+	returned := make(chan struct{})
+	commit := func(_ context.Context, batch []int) ([]int, error) {
+		log(fmt.Sprintf("commit %d", batch[0]))
+		return batch, nil
+	}
+	b := groupcommit.New(context.Background(), commit, groupcommit.Options{AfterCommit: func(context.Context) {
+		select {
+		case <-returned: // the caller got its result before the upkeep began
+			log("upkeep")
+		case <-time.After(5 * time.Second):
+			log("upkeep before the caller had its result")
+		}
+	}})
+	defer b.Close()
+	for v := range 2 {
+		if _, err := b.Do(context.Background(), v); err != nil {
+			t.Fatal(err)
+		}
+		log(fmt.Sprintf("returned %d", v))
+		returned <- struct{}{}
+	}
+	b.Close()
+	want := []string{"commit 0", "returned 0", "upkeep", "commit 1", "returned 1", "upkeep"}
+	mu.Lock()
+	defer mu.Unlock()
+	if fmt.Sprint(events) != fmt.Sprint(want) {
+		t.Errorf("events = %v, want %v", events, want)
 	}
 }
