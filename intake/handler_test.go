@@ -165,7 +165,10 @@ func TestStartValidation(t *testing.T) {
 // is over.
 func TestHandlerRetries(t *testing.T) {
 	body := fixture(t, "pull_request-12-opened.json")
-	policy := intake.RetryPolicy{Backoff: 20 * time.Millisecond, MaxBackoff: 40 * time.Millisecond, Window: 400 * time.Millisecond}
+	// The window holds far more attempts than the test needs: under the race
+	// detector on a busy machine an attempt (a run and its commit) has taken
+	// over 300 ms, and a 400 ms window then ended after two.
+	policy := intake.RetryPolicy{Backoff: 20 * time.Millisecond, MaxBackoff: 40 * time.Millisecond, Window: 2 * time.Second}
 	for _, tc := range []struct {
 		name       string
 		failures   int
@@ -176,7 +179,7 @@ func TestHandlerRetries(t *testing.T) {
 		{"succeeds on the third attempt", 2, store.DeliveryProcessed, 3, 60 * time.Millisecond},
 		// 0, 20, 60, 100, ... ms: it fails once the next wait would end past
 		// the window, not before the window less one wait.
-		{"fails every attempt", 1000, store.DeliveryFailed, 3, 360 * time.Millisecond},
+		{"fails every attempt", 1000, store.DeliveryFailed, 3, 1960 * time.Millisecond},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			rec := newRecorder("pull_request")
