@@ -207,7 +207,10 @@ func (h *harness) postSigned(event, id string, body []byte) int {
 // false when no row exists.
 func deliveryStatus(t *testing.T, path, id string) (status, errText string, attempts int, ok bool) {
 	t.Helper()
-	db, err := sql.Open("sqlite", path)
+	// A busy timeout, as the store's own connections have: a store closed
+	// while its scheduler still drains may close its last connection (and
+	// checkpoint, under an exclusive lock) just as this one reads.
+	db, err := sql.Open("sqlite", path+"?_pragma=busy_timeout(10000)")
 	if err != nil {
 		t.Fatalf("opening %s: %v", path, err)
 	}
