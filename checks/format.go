@@ -155,13 +155,22 @@ func location(f Finding) string {
 	return f.File
 }
 
-// ruleName renders "main.deny" for a policy finding, or the source.
-func ruleName(f Finding) string {
+// RuleName names the Rego rule of a policy finding, "main.deny" (or "deny"
+// without a namespace); "" when the finding has no rule.
+func (f Finding) RuleName() string {
 	switch {
 	case f.Namespace != "" && f.Rule != "":
 		return f.Namespace + "." + f.Rule
 	case f.Rule != "":
 		return f.Rule
+	}
+	return ""
+}
+
+// ruleName renders "main.deny" for a policy finding, or the source.
+func ruleName(f Finding) string {
+	if r := f.RuleName(); r != "" {
+		return r
 	}
 	return f.Source
 }

@@ -85,10 +85,7 @@ func (j *job) postReview(ctx context.Context, rv *publish.Reviewer, c checked) (
 // review's to report, never the job's: the deterministic review is posted
 // whatever the agent did.
 func (j *job) agentReview(ctx context.Context, c checked, diff review.Diff, in *review.Input) {
-	client, err := j.reviewModel(in)
-	if err != nil {
-		in.ModelNote = "The model could not be set up: " + checks.Redact(err.Error()) + "."
-	}
+	client := j.reviewModel(in)
 	j.setProgress("the agent's review")
 	task := j.task(trigger{})
 	task.Trigger.DiffSummary = diff.Summary()
@@ -106,16 +103,19 @@ func (j *job) agentReview(ctx context.Context, c checked, diff review.Diff, in *
 
 // reviewModel is the review's model client, or nil with the review's note
 // saying why there is none.
-func (j *job) reviewModel(in *review.Input) (model.Client, error) {
+func (j *job) reviewModel(in *review.Input) model.Client {
 	if j.spec.Fork {
 		in.ModelNote = "A fork's pull request gets static checks only: no plan, no secrets, no model."
-		return nil, nil
+		return nil
 	}
 	client, err := j.modelClient()
-	if err == nil && client == nil {
+	switch {
+	case err != nil:
+		in.ModelNote = "The model could not be set up: " + checks.Redact(err.Error()) + "."
+	case client == nil:
 		in.ModelNote = "No model is configured for reviews."
 	}
-	return client, err
+	return client
 }
 
 // suggestions are the files the review's deterministic fixes changed, each
@@ -135,11 +135,7 @@ func suggestions(res loop.Result) []review.Change {
 			}
 			fix := review.Fix{Kind: review.FixFmt}
 			if a.Kind == fixes.KindPolicy {
-				rule := a.Finding.Rule
-				if a.Finding.Namespace != "" {
-					rule = a.Finding.Namespace + "." + rule
-				}
-				fix = review.Fix{Kind: review.FixPolicy, Line: a.Finding.Line, Rule: rule, Description: a.Description}
+				fix = review.Fix{Kind: review.FixPolicy, Line: a.Finding.Line, Rule: a.Finding.RuleName(), Description: a.Description}
 			}
 			c.Fixes = append(c.Fixes, fix)
 		}

@@ -55,7 +55,7 @@ func findingText(f checks.Finding) string {
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s **%s %s**", icon, source, what)
-	if r := ruleOf(f); r != "" {
+	if r := f.RuleName(); r != "" {
 		b.WriteString(" · " + checks.InlineCode(r))
 	}
 	b.WriteString("\n\n" + checks.EscapeMarkdown(f.Message))
@@ -73,16 +73,6 @@ func findingText(f checks.Finding) string {
 		b.WriteString("\n\n" + strings.Join(facts, " · "))
 	}
 	return b.String()
-}
-
-func ruleOf(f checks.Finding) string {
-	switch {
-	case f.Namespace != "" && f.Rule != "":
-		return f.Namespace + "." + f.Rule
-	case f.Rule != "":
-		return f.Rule
-	}
-	return ""
 }
 
 // modelText marks a model's comment as its opinion and renders its words
@@ -285,7 +275,7 @@ func (r *Review) bodyFindings() []string {
 			s += checks.InlineCode(location(f.File, f.Line)) + " "
 		}
 		s += checks.EscapeMarkdown(f.Message)
-		if rule := ruleOf(f); rule != "" {
+		if rule := f.RuleName(); rule != "" {
 			s += " (" + checks.InlineCode(rule) + ")"
 		}
 		if e.why != "" {

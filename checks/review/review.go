@@ -184,7 +184,7 @@ func fixFor(fixes []*entry, f checks.Finding) *entry {
 	end := max(f.EndLine, f.Line)
 	for _, e := range fixes {
 		if e.finding == nil && e.path == f.File && e.fix.fix.Kind == FixPolicy && e.fix.fix.Line == f.Line &&
-			(e.fix.fix.Rule == "" || e.fix.fix.Rule == ruleOf(f)) {
+			(e.fix.fix.Rule == "" || e.fix.fix.Rule == f.RuleName()) {
 			return e
 		}
 	}
