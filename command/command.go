@@ -100,6 +100,19 @@ type Command struct {
 // an unknown word: a reply, never a job.
 func Parse(body string) []Command { return parse(body, nil) }
 
+// parseMarkdown parses src as Markdown. goldmark panics on some inputs (an
+// index out of range in its fenced code parser for "/agent\n\t`"): a
+// hostile comment must not crash its handler, so a panic reads as no
+// document.
+func parseMarkdown(src []byte, m *meter) (doc ast.Node, ok bool) {
+	defer func() {
+		if recover() != nil {
+			doc, ok = nil, false
+		}
+	}()
+	return newMarkdownParser().Parse(m.reader(text.NewReader(src))), true
+}
+
 // parse is Parse, counting its steps in m (when not nil).
 func parse(body string, m *meter) []Command {
 	src := []byte(Clean(body))
@@ -111,7 +124,10 @@ func parse(body string, m *meter) []Command {
 	if tooDeep(src) {
 		return nil // fail safe: such a body is no command comment
 	}
-	doc := newMarkdownParser().Parse(m.reader(text.NewReader(src)))
+	doc, ok := parseMarkdown(src, m)
+	if !ok {
+		return nil // fail safe: a body the Markdown parser cannot read is no command comment
+	}
 	starts := lineStarts(src)
 	var cmds []Command
 	_ = ast.Walk(doc, func(n ast.Node, entering bool) (ast.WalkStatus, error) {
